@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from app.api.schemas.common import (
+    Email,
+    ExternalId,
+    InputModel,
+    Name,
+    OutputModel,
+    Phone,
+    TimeZoneName,
+    UpdateModel,
+    UTCDatetime,
+)
+
+
+class CandidateCreate(InputModel):
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZoneName = "UTC"
+    external_id: ExternalId | None = None
+
+
+class CandidateUpdate(UpdateModel):
+    non_nullable = frozenset({"name", "timezone"})
+
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZoneName | None = None
+    external_id: ExternalId | None = None
+
+
+class CandidateRead(OutputModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    timezone: str
+    external_id: str | None
+    created_at: UTCDatetime
+    updated_at: UTCDatetime

@@ -1,0 +1,116 @@
+"""Shared schema types: bounded inputs, UTC `Z` outputs and the list envelope."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, ClassVar, Generic, Self, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+MIN_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DATETIME = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """RFC 3339 in UTC with a `Z` suffix, the contract's output form."""
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+def _within_bounds(value: datetime) -> datetime:
+    if not MIN_DATETIME <= value <= MAX_DATETIME:
+        raise ValueError("datetime must be between 1970-01-01T00:00:00Z and 2100-01-01T00:00:00Z")
+    return value.astimezone(UTC)
+
+
+InputDatetime = Annotated[
+    AwareDatetime,
+    AfterValidator(_within_bounds),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "formatMinimum": "1970-01-01T00:00:00Z",
+            "formatMaximum": "2100-01-01T00:00:00Z",
+            "description": "RFC 3339 with an offset; naive datetimes are rejected.",
+        }
+    ),
+]
+"""An input datetime: offset required, 1970..2100, normalised to UTC."""
+
+UTCDatetime = Annotated[
+    datetime,
+    PlainSerializer(format_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/London")
+    return value
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, examples=["Europe/London"]),
+    AfterValidator(_known_zone),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Phone = Annotated[str, Field(min_length=1, max_length=50)]
+Notes = Annotated[str, Field(max_length=50_000)]
+Limit = Annotated[int, Field(ge=1, le=200)]
+Cursor = Annotated[str, Field(max_length=500)]
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+class UpdateModel(InputModel):
+    """PATCH bodies: every field optional, but `null` only where the resource allows it."""
+
+    non_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        nulled = sorted(
+            name
+            for name in self.model_fields_set & self.non_nullable
+            if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"these fields cannot be null: {', '.join(nulled)}")
+        return self

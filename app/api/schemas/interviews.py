@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from app.api.schemas.common import (
+    ExternalId,
+    InputDatetime,
+    InputModel,
+    Name,
+    Notes,
+    OutputModel,
+    TimeZoneName,
+    UpdateModel,
+    UTCDatetime,
+)
+from app.enums import Decision, InterviewFormat, WindowKind, WindowState
+
+IdRef = Field(min_length=1, max_length=40)
+
+
+class InterviewCreate(InputModel):
+    candidate_id: str = IdRef
+    company: Name
+    role_title: Name
+    starts_at: InputDatetime
+    ends_at: InputDatetime | None = Field(default=None, description="Defaults to starts_at + 1h.")
+    timezone: TimeZoneName | None = Field(default=None, description="Defaults to the candidate's.")
+    format: InterviewFormat | None = None
+    decision_expected_at: InputDatetime | None = None
+    external_id: ExternalId | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.ends_at is not None and self.ends_at < self.starts_at:
+            raise ValueError("ends_at must not be before starts_at")
+        return self
+
+
+class InterviewUpdate(UpdateModel):
+    non_nullable = frozenset(
+        {"company", "role_title", "starts_at", "ends_at", "timezone", "decision"}
+    )
+
+    company: Name | None = None
+    role_title: Name | None = None
+    starts_at: InputDatetime | None = None
+    ends_at: InputDatetime | None = None
+    timezone: TimeZoneName | None = None
+    format: InterviewFormat | None = None
+    decision_expected_at: InputDatetime | None = None
+    external_id: ExternalId | None = None
+    notes: Notes | None = None
+    decision: Decision | None = None
+
+
+class WindowRead(OutputModel):
+    id: str
+    kind: WindowKind
+    opens_at: UTCDatetime
+    state: WindowState
+    state_changed_at: UTCDatetime
+
+
+class InterviewRead(OutputModel):
+    id: str
+    candidate_id: str
+    company: str
+    role_title: str
+    starts_at: UTCDatetime
+    ends_at: UTCDatetime
+    timezone: str
+    format: InterviewFormat | None
+    decision_expected_at: UTCDatetime | None
+    external_id: str | None
+    notes: str | None
+    decision: Decision
+    decided_at: UTCDatetime | None
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
+    windows: list[WindowRead] = Field(default_factory=list)

@@ -1,0 +1,78 @@
+"""Domain errors. Each carries its HTTP status and problem slug; the API renders RFC 9457."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extra(self) -> dict[str, Any]:
+        """Members added to the problem document beside type/title/status/detail."""
+        return {}
+
+
+class NotFoundError(AppError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class UnauthorizedError(AppError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class ConflictError(AppError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class InputError(AppError):
+    """A semantic check on otherwise well-formed input failed (422 validation-error)."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Validation error"
+
+    def __init__(self, detail: str, loc: Sequence[str | int] = ()) -> None:
+        super().__init__(detail)
+        self.loc = list(loc)
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [{"loc": self.loc, "msg": self.detail}]}
+
+
+class PolicyViolationError(AppError):
+    status = 422
+    slug = "policy-violation"
+    title = "Policy violation"
+
+    def __init__(self, detail: str, findings: list[dict[str, Any]]) -> None:
+        super().__init__(detail)
+        self.findings = findings
+
+    def extra(self) -> dict[str, Any]:
+        return {"findings": self.findings}
+
+
+class IdempotencyKeyReuseError(AppError):
+    status = 422
+    slug = "idempotency-key-reuse"
+    title = "Idempotency key reused"
+
+
+class PayloadTooLargeError(AppError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"

@@ -1,0 +1,76 @@
+"""Accounts (tenants) and their API keys. Keys are stored as SHA-256 hashes only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Account, ApiKey
+from app.errors import NotFoundError, UnauthorizedError
+from app.services.pagination import PageRequest, paginate
+
+KEY_PREFIX = "fu_"
+
+
+def hash_key(plain: str) -> str:
+    """API keys carry 256 random bits, so a fast unsalted hash is enough to store them."""
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plain: str
+
+
+async def issue_key(session: AsyncSession, account_id: str, name: str | None) -> IssuedKey:
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(account_id=account_id, name=name, prefix=plain[:10], key_hash=hash_key(plain))
+    session.add(key)
+    await session.flush()
+    return IssuedKey(key=key, plain=plain)
+
+
+async def create_account(session: AsyncSession, name: str) -> tuple[Account, IssuedKey]:
+    account = Account(name=name)
+    session.add(account)
+    await session.flush()
+    issued = await issue_key(session, account.id, "default")
+    return account, issued
+
+
+async def authenticate(session: AsyncSession, plain: str) -> Account:
+    """The account of a live key, or 401."""
+    stmt = (
+        select(Account)
+        .join(ApiKey, ApiKey.account_id == Account.id)
+        .where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
+    )
+    account = (await session.scalars(stmt)).first()
+    if account is None:
+        raise UnauthorizedError("The API key is missing, unknown or revoked.")
+    return account
+
+
+async def list_keys(
+    session: AsyncSession, account_id: str, page: PageRequest
+) -> tuple[list[ApiKey], str | None]:
+    stmt = select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
+    return await paginate(session, stmt, page, sort=ApiKey.created_at, tiebreak=ApiKey.id)
+
+
+async def revoke_key(session: AsyncSession, account_id: str, key_id: str) -> None:
+    key = await session.scalar(
+        select(ApiKey).where(
+            ApiKey.id == key_id, ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None)
+        )
+    )
+    if key is None:
+        raise NotFoundError("No such API key.")
+    key.revoked_at = utcnow()
+    await session.flush()

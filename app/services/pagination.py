@@ -1,0 +1,67 @@
+"""Keyset pagination: a stable order (sort column, then id) and an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.errors import InputError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int = 50
+    cursor: str | None = None
+
+
+def encode_cursor(sort_value: datetime, row_id: str) -> str:
+    raw = json.dumps([sort_value.isoformat(), row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort_text, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        sort_value = datetime.fromisoformat(sort_text)
+        if sort_value.tzinfo is None or not isinstance(row_id, str):
+            raise ValueError("malformed cursor")
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InputError("The cursor is not valid for this list.", ["query", "cursor"]) from exc
+    return sort_value, row_id
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[tuple[T]],
+    page: PageRequest,
+    *,
+    sort: InstrumentedAttribute[datetime],
+    tiebreak: InstrumentedAttribute[str],
+    descending: bool = True,
+) -> tuple[list[T], str | None]:
+    """One page of `stmt`, ordered by (sort, id); the cursor resumes after the last row."""
+    if page.cursor is not None:
+        sort_value, row_id = decode_cursor(page.cursor)
+        if descending:
+            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
+        else:
+            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
+        stmt = stmt.where(after)
+    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
+    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    last = rows[-1]
+    return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))

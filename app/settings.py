@@ -1,0 +1,69 @@
+"""Service settings, read from `FOLLOWUP_*` environment variables or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FOLLOWUP_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./followup.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: SecretStr | None = None
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    log_level: str = "INFO"
+    worker_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    worker_concurrency: int = Field(default=32, ge=1, le=1000)
+    worker_per_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=20)
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",")]
+            if not all(items):
+                raise ValueError("expected comma-separated seconds, e.g. 5,300,1800")
+            return tuple(float(item) for item in items)
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(step < 0 for step in value):
+            raise ValueError("retry delays must not be negative")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("log level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
