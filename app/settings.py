@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+from app.webhooks.retry import DEFAULT_SCHEDULE, parse_schedule
+
 
 
 class Settings(BaseSettings):
@@ -21,7 +22,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     admin_token: SecretStr | None = None
     webhook_allow_private: bool = False
-    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_SCHEDULE
     webhook_timeout: float = Field(default=10.0, gt=0, le=60)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: str = "INFO"
@@ -34,19 +35,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
-        if isinstance(value, str):
-            items = [item.strip() for item in value.split(",")]
-            if not all(items):
-                raise ValueError("expected comma-separated seconds, e.g. 5,300,1800")
-            return tuple(float(item) for item in items)
-        return value
-
-    @field_validator("webhook_retry_schedule")
-    @classmethod
-    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(step < 0 for step in value):
-            raise ValueError("retry delays must not be negative")
-        return value
+        return parse_schedule(value) if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: Standard Webhooks signing, the retry schedule and the SSRF guard."""
