@@ -11,7 +11,17 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.middleware import BodyLimitMiddleware, IdempotencyMiddleware, MetricsMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routes import accounts, candidates, contacts, interviews, ops
+from app.api.routes import (
+    accounts,
+    attempts,
+    candidates,
+    contacts,
+    events,
+    interviews,
+    ops,
+    policy,
+    windows,
+)
 from app.db.session import create_engine, create_sessionmaker
 from app.settings import Settings, get_settings
 from app.worker.runner import Worker
@@ -57,6 +67,10 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         candidates.router,
         interviews.router,
         contacts.router,
+        windows.router,
+        attempts.router,
+        policy.router,
+        events.router,
     ):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware)

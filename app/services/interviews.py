@@ -1,4 +1,4 @@
-"""Interviews: creation with defaults, updates that track decisions, tenant-scoped reads."""
+"""Interviews: creation with defaults and windows, updates that track decisions, events."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import Candidate, Interview
-from app.enums import Decision
+from app.db.models import Account, Candidate, Interview
+from app.enums import Decision, EventType
 from app.errors import InputError, NotFoundError
+from app.services import windows as window_service
+from app.services.events import record_event
 from app.services.pagination import PageRequest, paginate
+from app.services.policy_settings import policy_settings
 
 DEFAULT_DURATION = timedelta(hours=1)
+SCHEDULE_FIELDS = frozenset({"ends_at", "decision_expected_at"})
 
 
 async def get_interview(session: AsyncSession, account_id: str, interview_id: str) -> Interview:
@@ -32,13 +36,18 @@ def _check_times(interview: Interview) -> None:
         raise InputError("ends_at must not be before starts_at.", ["body", "ends_at"])
 
 
+async def _emit(session: AsyncSession, interview: Interview, event_type: EventType) -> None:
+    view = await window_service.interview_with_windows(session, interview)
+    await record_event(session, interview.account_id, event_type, {"interview": view})
+
+
 async def create_interview(
-    session: AsyncSession, account_id: str, fields: Mapping[str, Any]
+    session: AsyncSession, account: Account, fields: Mapping[str, Any]
 ) -> Interview:
     values = dict(fields)
     candidate = await session.scalar(
         select(Candidate).where(
-            Candidate.id == values["candidate_id"], Candidate.account_id == account_id
+            Candidate.id == values["candidate_id"], Candidate.account_id == account.id
         )
     )
     if candidate is None:
@@ -47,28 +56,48 @@ async def create_interview(
         values["ends_at"] = values["starts_at"] + DEFAULT_DURATION
     if values.get("timezone") is None:
         values["timezone"] = candidate.timezone
-    interview = Interview(account_id=account_id, decision=Decision.PENDING.value, **values)
+    interview = Interview(account_id=account.id, decision=Decision.PENDING.value, **values)
     _check_times(interview)
     session.add(interview)
     await session.flush()
+    await window_service.create_windows(session, interview, policy_settings(account))
+    await _emit(session, interview, EventType.INTERVIEW_CREATED)
     return interview
 
 
 async def update_interview(
-    session: AsyncSession, account_id: str, interview_id: str, changes: Mapping[str, Any]
+    session: AsyncSession, account: Account, interview_id: str, changes: Mapping[str, Any]
 ) -> Interview:
-    """Apply a PATCH. Changing `decision` stamps `decided_at` (cleared on a return to pending)."""
-    interview = await get_interview(session, account_id, interview_id)
-    for name, value in changes.items():
-        if name == "decision":
-            continue
-        setattr(interview, name, value)
+    """Apply a PATCH and emit `interview.updated` / `interview.decided` for what changed.
+
+    Changing `decision` stamps `decided_at` (cleared on a return to pending) and cancels
+    windows that have not opened; moving `ends_at` or `decision_expected_at` reschedules them.
+    """
+    interview = await get_interview(session, account.id, interview_id)
+    changed = {
+        name
+        for name, value in changes.items()
+        if name != "decision" and getattr(interview, name) != value
+    }
+    for name in changed:
+        setattr(interview, name, changes[name])
     _check_times(interview)
-    decision = changes.get("decision")
-    if decision is not None and decision != interview.decision:
+    decision: str | None = changes.get("decision")
+    decided = decision is not None and decision != interview.decision
+    if decision is not None and decided:
         interview.decision = decision
         interview.decided_at = None if decision == Decision.PENDING else utcnow()
+    if changed or decided:
+        interview.updated_at = utcnow()
     await session.flush()
+    if changed & SCHEDULE_FIELDS:
+        await window_service.reschedule(session, interview, policy_settings(account))
+    if decided:
+        await window_service.apply_decision(session, interview)
+    if changed:
+        await _emit(session, interview, EventType.INTERVIEW_UPDATED)
+    if decided:
+        await _emit(session, interview, EventType.INTERVIEW_DECIDED)
     return interview
 
 

@@ -10,6 +10,8 @@ from app.api.schemas.interviews import InterviewCreate, InterviewRead, Interview
 from app.api.schemas.problem import AUTHED
 from app.enums import Decision
 from app.services import interviews as service
+from app.services import windows as window_service
+from app.services.views import interview_view
 
 router = APIRouter(prefix="/v1/interviews", tags=["interviews"], responses=AUTHED)
 
@@ -18,8 +20,10 @@ router = APIRouter(prefix="/v1/interviews", tags=["interviews"], responses=AUTHE
 async def create_interview(
     body: InterviewCreate, session: SessionDep, account: AccountDep
 ) -> InterviewRead:
-    interview = await service.create_interview(session, account.id, body.model_dump())
-    return InterviewRead.model_validate(interview)
+    interview = await service.create_interview(session, account, body.model_dump())
+    return InterviewRead.model_validate(
+        await window_service.interview_with_windows(session, interview)
+    )
 
 
 @router.get("")
@@ -39,12 +43,21 @@ async def list_interviews(
         decision=decision,
         external_id=external_id,
     )
-    return Page(data=[InterviewRead.model_validate(row) for row in rows], next_cursor=cursor)
+    windows = await window_service.windows_by_interview(session, (row.id for row in rows))
+    data = [
+        InterviewRead.model_validate(
+            interview_view(row, [window_service.window_view(w) for w in windows.get(row.id, [])])
+        )
+        for row in rows
+    ]
+    return Page(data=data, next_cursor=cursor)
 
 
 @router.get("/{interview_id}")
-async def read_interview(interview: InterviewDep) -> InterviewRead:
-    return InterviewRead.model_validate(interview)
+async def read_interview(session: SessionDep, interview: InterviewDep) -> InterviewRead:
+    return InterviewRead.model_validate(
+        await window_service.interview_with_windows(session, interview)
+    )
 
 
 @router.patch("/{interview_id}")
@@ -52,9 +65,11 @@ async def update_interview(
     interview_id: str, body: InterviewUpdate, session: SessionDep, account: AccountDep
 ) -> InterviewRead:
     interview = await service.update_interview(
-        session, account.id, interview_id, body.model_dump(exclude_unset=True)
+        session, account, interview_id, body.model_dump(exclude_unset=True)
     )
-    return InterviewRead.model_validate(interview)
+    return InterviewRead.model_validate(
+        await window_service.interview_with_windows(session, interview)
+    )
 
 
 @router.delete("/{interview_id}", status_code=204)

@@ -58,6 +58,7 @@ class InterviewUpdate(UpdateModel):
 
 class WindowRead(OutputModel):
     id: str
+    interview_id: str
     kind: WindowKind
     opens_at: UTCDatetime
     state: WindowState

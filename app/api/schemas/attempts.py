@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import Field, model_validator
+
+from app.api.schemas.common import InputDatetime, InputModel, OutputModel, UTCDatetime
+from app.enums import (
+    SOCIAL_CHANNELS,
+    Channel,
+    Direction,
+    Platform,
+    Purpose,
+    Severity,
+    Verdict,
+)
+
+Subject = Annotated[str, Field(max_length=500)]
+Body = Annotated[str, Field(max_length=50_000)]
+
+
+class AttemptCreate(InputModel):
+    channel: Channel
+    direction: Direction = Direction.OUTBOUND
+    contact_id: str | None = Field(default=None, min_length=1, max_length=40)
+    platform: Platform | None = Field(
+        default=None, description="Required for social_connection, social_message, public_post."
+    )
+    purpose: Purpose | None = None
+    occurred_at: InputDatetime | None = Field(
+        default=None,
+        description="Defaults to now. Recording refuses times over 5 minutes ahead; "
+        "evaluate accepts any time (a planned attempt).",
+    )
+    subject: Subject | None = None
+    body: Body | None = None
+
+    @model_validator(mode="after")
+    def _channel_rules(self) -> Self:
+        if self.channel in SOCIAL_CHANNELS and self.platform is None:
+            raise ValueError(f"platform is required for channel {self.channel.value}")
+        if self.channel is Channel.PUBLIC_POST and self.contact_id is not None:
+            raise ValueError("a public_post has no contact: leave contact_id out")
+        return self
+
+
+class FindingRead(OutputModel):
+    rule: str
+    severity: Severity
+    message: str
+    advice: str
+    details: list[dict[str, Any]] | None = None
+
+
+class EvaluationRead(OutputModel):
+    verdict: Verdict
+    findings: list[FindingRead]
+
+
+class AttemptRead(OutputModel):
+    id: str
+    interview_id: str
+    contact_id: str | None
+    channel: Channel
+    direction: Direction
+    platform: Platform | None
+    purpose: Purpose | None
+    occurred_at: UTCDatetime
+    subject: str | None
+    body: str | None
+    verdict: Verdict
+    findings: list[FindingRead]
+    created_at: UTCDatetime

@@ -1,0 +1,107 @@
+"""Evaluate one contact attempt against the account's policy (contract sections 5 and 6)."""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from app.enums import Decision, Direction, Severity, Verdict
+from app.policy.model import (
+    AttemptFacts,
+    ContactFacts,
+    Evaluation,
+    Finding,
+    InterviewFacts,
+    PolicyContext,
+)
+from app.policy.registry import RULES
+from app.policy.rules.base import EarlierAttempt, Situation
+from app.targets import Target, target_of
+from app.windows.schedule import WindowTimes, check_in_opens_at
+
+
+def evaluate(attempt: AttemptFacts, ctx: PolicyContext) -> Evaluation:
+    """Findings of every enabled rule, most severe first, and the verdict they imply.
+
+    Stored attempts count only if strictly earlier than `attempt` and outbound.
+    Inbound attempts and attempts to a referee are never blocked: a `block` becomes
+    `warn` for them.
+    """
+    situation = _situation(attempt, ctx)
+    protected = attempt.direction is Direction.INBOUND or situation.target is Target.REFEREE
+    findings: list[Finding] = []
+    for rule in RULES:
+        configured = ctx.settings.rule(rule.id)
+        if not configured.enabled:
+            continue
+        hit = rule.check(situation)
+        if hit is None:
+            continue
+        severity = configured.severity_for(situation.pending)
+        if severity is Severity.BLOCK and (hit.soften or protected):
+            severity = Severity.WARN
+        findings.append(Finding(rule.id, severity, hit.message, hit.advice, hit.details))
+    findings.sort(key=lambda finding: finding.severity.rank)  # stable: registry order within
+    return Evaluation(verdict_for(findings), tuple(findings))
+
+
+def verdict_for(findings: Iterable[Finding]) -> Verdict:
+    """`rejected` on any block, `flagged` on any warn, else `allowed` (info never flags)."""
+    severities = {finding.severity for finding in findings}
+    if Severity.BLOCK in severities:
+        return Verdict.REJECTED
+    if Severity.WARN in severities:
+        return Verdict.FLAGGED
+    return Verdict.ALLOWED
+
+
+def is_pending(interview: InterviewFacts, at: datetime) -> bool:
+    """Undecided, or decided only after `at` (the attempt's `occurred_at`)."""
+    if interview.decision is Decision.PENDING:
+        return True
+    return interview.decided_at is not None and at < interview.decided_at
+
+
+def _contact(attempt: AttemptFacts, contacts: Mapping[str, ContactFacts]) -> ContactFacts | None:
+    return contacts.get(attempt.contact_id) if attempt.contact_id is not None else None
+
+
+def _target(attempt: AttemptFacts, contact: ContactFacts | None) -> Target:
+    return target_of(attempt.channel, contact.role if contact is not None else None)
+
+
+def _chronological(attempt: AttemptFacts) -> tuple[datetime, str, str]:
+    """Oldest first; simultaneous attempts in a fixed order, whatever order the caller used."""
+    return attempt.occurred_at, attempt.channel.value, attempt.contact_id or ""
+
+
+def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
+    interview, settings = ctx.interview, ctx.settings
+    contact = _contact(attempt, ctx.contacts)
+    earlier = sorted(
+        (
+            stored
+            for stored in ctx.attempts
+            if stored.direction is Direction.OUTBOUND and stored.occurred_at < attempt.occurred_at
+        ),
+        key=_chronological,
+    )
+    return Situation(
+        attempt=attempt,
+        target=_target(attempt, contact),
+        contact=contact,
+        interview=interview,
+        contacts=ctx.contacts,
+        settings=settings,
+        pending=is_pending(interview, attempt.occurred_at),
+        check_in_opens_at=check_in_opens_at(
+            WindowTimes(
+                ends_at=interview.ends_at,
+                decision_expected_at=interview.decision_expected_at,
+                thank_you_delay=settings.thank_you_delay,
+                check_in_delay=settings.check_in_delay,
+            )
+        ),
+        earlier_outbound=tuple(
+            EarlierAttempt(stored, _target(stored, _contact(stored, ctx.contacts)))
+            for stored in earlier
+        ),
+    )

@@ -1,0 +1,29 @@
+"""The account's policy settings: stored as the contract's JSON document."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Account
+from app.policy import DEFAULT_POLICY_DOCUMENT, PolicySettings, settings_from_document
+
+
+def policy_document(account: Account) -> dict[str, Any]:
+    return copy.deepcopy(account.policy if account.policy is not None else DEFAULT_POLICY_DOCUMENT)
+
+
+def policy_settings(account: Account) -> PolicySettings:
+    return settings_from_document(policy_document(account))
+
+
+async def replace_policy(
+    session: AsyncSession, account: Account, document: dict[str, Any]
+) -> PolicySettings:
+    """Store a validated document; the caller recomputes windows that have not opened."""
+    settings = settings_from_document(document)
+    account.policy = document
+    await session.flush()
+    return settings

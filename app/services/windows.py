@@ -1,0 +1,245 @@
+"""Follow-up windows in the database: created with the interview, moved by its changes,
+opened by the worker. The rules themselves live in `app.windows.schedule`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Account, Contact, FollowupWindow, Interview
+from app.enums import Decision, EventType, WindowKind, WindowState
+from app.policy import PolicySettings
+from app.services.events import record_event
+from app.services.pagination import PageRequest, paginate
+from app.services.policy_settings import policy_settings
+from app.services.views import contact_view, format_utc, interview_view
+from app.windows.actions import SUGGESTED_ACTIONS
+from app.windows.schedule import (
+    AttemptFacts,
+    WindowTimes,
+    WindowView,
+    all_opening_times,
+    transition_for_attempt,
+    transition_for_decision,
+)
+
+KIND_ORDER = {kind: index for index, kind in enumerate(WindowKind)}
+
+
+def window_view(window: FollowupWindow) -> dict[str, Any]:
+    return {
+        "id": window.id,
+        "interview_id": window.interview_id,
+        "kind": window.kind,
+        "opens_at": format_utc(window.opens_at),
+        "state": window.state,
+        "state_changed_at": format_utc(window.state_changed_at),
+    }
+
+
+def _times(interview: Interview, settings: PolicySettings) -> WindowTimes:
+    return WindowTimes(
+        ends_at=interview.ends_at,
+        decision_expected_at=interview.decision_expected_at,
+        thank_you_delay=settings.thank_you_delay,
+        check_in_delay=settings.check_in_delay,
+    )
+
+
+def _in_order(windows: Sequence[FollowupWindow]) -> list[FollowupWindow]:
+    """Opening order; kinds that open together keep the contract's order."""
+    return sorted(windows, key=lambda w: (w.opens_at, KIND_ORDER[WindowKind(w.kind)]))
+
+
+def _set_state(window: FollowupWindow, state: WindowState, now: datetime) -> None:
+    window.state = state.value
+    window.state_changed_at = now
+
+
+async def windows_of(session: AsyncSession, interview_id: str) -> list[FollowupWindow]:
+    rows = await session.scalars(
+        select(FollowupWindow).where(FollowupWindow.interview_id == interview_id)
+    )
+    return _in_order(rows.all())
+
+
+async def windows_by_interview(
+    session: AsyncSession, interview_ids: Iterable[str]
+) -> dict[str, list[FollowupWindow]]:
+    ids = list(interview_ids)
+    grouped: dict[str, list[FollowupWindow]] = defaultdict(list)
+    if not ids:
+        return grouped
+    rows = await session.scalars(select(FollowupWindow).where(FollowupWindow.interview_id.in_(ids)))
+    for window in rows.all():
+        grouped[window.interview_id].append(window)
+    return {interview_id: _in_order(windows) for interview_id, windows in grouped.items()}
+
+
+async def interview_with_windows(session: AsyncSession, interview: Interview) -> dict[str, Any]:
+    windows = await windows_of(session, interview.id)
+    return interview_view(interview, [window_view(w) for w in windows])
+
+
+async def create_windows(
+    session: AsyncSession, interview: Interview, settings: PolicySettings
+) -> list[FollowupWindow]:
+    now = utcnow()
+    windows = [
+        FollowupWindow(
+            account_id=interview.account_id,
+            interview_id=interview.id,
+            kind=kind.value,
+            opens_at=opens_at,
+            state=WindowState.PENDING.value,
+            state_changed_at=now,
+            created_at=now,
+        )
+        for kind, opens_at in all_opening_times(_times(interview, settings)).items()
+    ]
+    session.add_all(windows)
+    await session.flush()
+    return windows
+
+
+async def reschedule(session: AsyncSession, interview: Interview, settings: PolicySettings) -> None:
+    """Recompute the opening time of every window that has not opened yet."""
+    opening = all_opening_times(_times(interview, settings))
+    for window in await windows_of(session, interview.id):
+        if window.state == WindowState.PENDING:
+            window.opens_at = opening[WindowKind(window.kind)]
+    await session.flush()
+
+
+async def reschedule_account(session: AsyncSession, account: Account) -> None:
+    """After a policy change: every pending window of the account follows the new delays."""
+    settings = policy_settings(account)
+    interviews = await session.scalars(
+        select(Interview)
+        .join(FollowupWindow, FollowupWindow.interview_id == Interview.id)
+        .where(
+            Interview.account_id == account.id,
+            FollowupWindow.state == WindowState.PENDING.value,
+        )
+        .distinct()
+    )
+    for interview in interviews.all():
+        await reschedule(session, interview, settings)
+
+
+async def apply_decision(session: AsyncSession, interview: Interview) -> None:
+    now = utcnow()
+    for window in await windows_of(session, interview.id):
+        view = WindowView(WindowKind(window.kind), WindowState(window.state), window.opens_at)
+        new_state = transition_for_decision(view, Decision(interview.decision))
+        if new_state is not None:
+            _set_state(window, new_state, now)
+    await session.flush()
+
+
+async def apply_attempt(session: AsyncSession, interview: Interview, attempt: AttemptFacts) -> None:
+    """A stored attempt may complete windows, or (inbound) cancel the check-in."""
+    now = utcnow()
+    for window in await windows_of(session, interview.id):
+        view = WindowView(WindowKind(window.kind), WindowState(window.state), window.opens_at)
+        new_state = transition_for_attempt(view, attempt, interview.ends_at)
+        if new_state is not None:
+            _set_state(window, new_state, now)
+    await session.flush()
+
+
+async def list_windows(
+    session: AsyncSession,
+    account_id: str,
+    page: PageRequest,
+    *,
+    interview_id: str | None = None,
+    state: WindowState | None = None,
+    kind: WindowKind | None = None,
+    opens_before: datetime | None = None,
+    opens_after: datetime | None = None,
+) -> tuple[list[FollowupWindow], str | None]:
+    stmt = select(FollowupWindow).where(FollowupWindow.account_id == account_id)
+    if interview_id is not None:
+        stmt = stmt.where(FollowupWindow.interview_id == interview_id)
+    if state is not None:
+        stmt = stmt.where(FollowupWindow.state == state.value)
+    if kind is not None:
+        stmt = stmt.where(FollowupWindow.kind == kind.value)
+    if opens_before is not None:
+        stmt = stmt.where(FollowupWindow.opens_at < opens_before)
+    if opens_after is not None:
+        stmt = stmt.where(FollowupWindow.opens_at > opens_after)
+    return await paginate(
+        session,
+        stmt,
+        page,
+        sort=FollowupWindow.opens_at,
+        tiebreak=FollowupWindow.id,
+        descending=False,
+    )
+
+
+async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 500) -> int:
+    """Open up to `limit` due pending windows, each with exactly one window_opened event.
+
+    The rows stay locked (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's single writer)
+    until the caller commits, so concurrent workers never open the same window twice and
+    a crash before commit leaves them pending for the next tick.
+    """
+    due = (
+        await session.scalars(
+            select(FollowupWindow)
+            .where(
+                FollowupWindow.state == WindowState.PENDING.value,
+                FollowupWindow.opens_at <= now,
+            )
+            .order_by(FollowupWindow.opens_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not due:
+        return 0
+    interview_ids = {window.interview_id for window in due}
+    interviews = {
+        row.id: row
+        for row in (
+            await session.scalars(select(Interview).where(Interview.id.in_(interview_ids)))
+        ).all()
+    }
+    contacts: dict[str, list[Contact]] = defaultdict(list)
+    for contact in (
+        await session.scalars(
+            select(Contact)
+            .where(Contact.interview_id.in_(interview_ids))
+            .order_by(Contact.created_at, Contact.id)
+        )
+    ).all():
+        contacts[contact.interview_id].append(contact)
+    for window in due:
+        _set_state(window, WindowState.OPEN, now)
+    await session.flush()
+    siblings = await windows_by_interview(session, interview_ids)
+    for window in due:
+        interview = interviews[window.interview_id]
+        await record_event(
+            session,
+            window.account_id,
+            EventType.WINDOW_OPENED,
+            {
+                "window": window_view(window),
+                "interview": interview_view(
+                    interview, [window_view(w) for w in siblings[interview.id]]
+                ),
+                "contacts": [contact_view(c) for c in contacts[interview.id]],
+                "suggested_action": SUGGESTED_ACTIONS[WindowKind(window.kind)],
+            },
+        )
+    return len(due)
