@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint format openapi check-openapi check-migrations check clean
+.PHONY: install run test lint format openapi check-openapi check-docs check-migrations bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,19 @@ check-openapi: install ## fail when openapi/openapi.json differs from the code
 	$(BIN)/followup openapi | diff -u openapi/openapi.json - > /dev/null \
 		|| (echo "openapi/openapi.json is stale: run 'make openapi'" && exit 1)
 
+check-docs: install ## fail when docs/policy.md differs from the rule registry
+	$(BIN)/python -m app.policy.docs --check docs/policy.md
+
+docs: install ## regenerate docs/policy.md from the rule registry
+	$(BIN)/python -m app.policy.docs --write docs/policy.md
+
+bench: install ## benchmarks (figures in README.md)
+	$(BIN)/python bench/policy.py
+
 check-migrations: install ## alembic check on fresh SQLite and PostgreSQL databases
 	$(BIN)/python scripts/check_migrations.py
 
-check: lint check-openapi check-migrations test
+check: lint check-openapi check-docs check-migrations test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis followup.db*

@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from app.webhooks.retry import DEFAULT_SCHEDULE, parse_schedule
 
 
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FOLLOWUP_", env_file=".env", extra="ignore", frozen=True
