@@ -16,6 +16,8 @@ from app.errors import ConflictError, IdempotencyKeyReuseError
 
 KEY_TTL = timedelta(hours=24)
 """Keys are kept at least this long; older records may be pruned or reused."""
+STALE_CLAIM = timedelta(minutes=5)
+"""A claim left unfinished this long belongs to a request that died with its process."""
 
 
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -42,7 +44,11 @@ async def begin(
     was used for a different request.
     """
     record = await session.get(IdempotencyRecord, (scope, key))
-    if record is not None and record.created_at < utcnow() - KEY_TTL:
+    now = utcnow()
+    if record is not None and (
+        record.created_at < now - KEY_TTL
+        or (record.status_code is None and record.created_at < now - STALE_CLAIM)
+    ):
         await session.delete(record)
         await session.flush()
         record = None

@@ -161,3 +161,33 @@ async def test_concurrent_requests_with_one_key_create_one_resource(api: httpx.A
     assert set(statuses) <= {201, 409}
     assert 201 in statuses
     assert len((await api.get("/v1/candidates")).json()["data"]) == 1
+
+
+async def test_claim_abandoned_by_a_dead_request_is_taken_over(
+    api: httpx.AsyncClient, app: object
+) -> None:
+    from datetime import timedelta
+
+    from app.db.base import utcnow
+    from app.db.models import IdempotencyRecord
+    from app.services.idempotency import request_fingerprint
+
+    account_id = (await api.get("/v1/account")).json()["id"]
+    body = json.dumps({"name": "Jordan"}).encode()
+    factory = app.state.sessionmaker  # type: ignore[attr-defined]
+    async with factory() as session, session.begin():
+        session.add(
+            IdempotencyRecord(
+                scope=account_id,
+                key="orphan",
+                request_hash=request_fingerprint("POST", "/v1/candidates", b"", body),
+                created_at=utcnow() - timedelta(minutes=6),
+            )
+        )
+    response = await api.post(
+        "/v1/candidates",
+        content=body,
+        headers={"Idempotency-Key": "orphan", "content-type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
