@@ -44,8 +44,9 @@ check-docs: install ## fail when docs/policy.md differs from the rule registry
 docs: install ## regenerate docs/policy.md from the rule registry
 	$(BIN)/python -m app.policy.docs --write docs/policy.md
 
-bench: install ## benchmarks (figures in README.md)
+bench: install ## benchmarks (figures in README.md); the webhook bench needs PostgreSQL
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/webhooks.py
 
 check-migrations: install ## alembic check on fresh SQLite and PostgreSQL databases
 	$(BIN)/python scripts/check_migrations.py

@@ -75,11 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="API and worker in one process (the single-machine default)")
     sub.add_parser("api", help="the HTTP API only")
-    sub.add_parser(
-        "worker",
-        help="the background worker only (opens follow-up windows, delivers webhooks); "
-        "any number may run against PostgreSQL",
+    worker_help = (
+        "the background worker only: opens follow-up windows, delivers signed webhooks "
+        "with retries, prunes history older than FOLLOWUP_RETENTION_DAYS; any number may run "
+        "against PostgreSQL; SIGTERM/SIGINT stops claiming, lets in-flight deliveries finish "
+        "(up to 20 s) and exits 0"
     )
+    sub.add_parser("worker", help=worker_help, description=worker_help)
     sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     sub.add_parser("openapi", help="print the OpenAPI document")
     create = sub.add_parser("create-account", help="create an account and print its first key")

@@ -20,6 +20,7 @@ from app.api.routes import (
     interviews,
     ops,
     policy,
+    webhooks,
     windows,
 )
 from app.db.session import create_engine, create_sessionmaker
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         attempts.router,
         policy.router,
         events.router,
+        webhooks.router,
     ):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware)

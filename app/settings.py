@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     webhook_allow_private: bool = False
     webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_SCHEDULE
-    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=50)
+    """Seconds per attempt; at most 50 so an attempt always ends inside its lease (≤ 60 s)."""
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: str = "INFO"
     worker_poll_interval: float = Field(default=1.0, gt=0, le=60)

@@ -12,6 +12,7 @@ from app.enums import EventType
 from app.errors import NotFoundError
 from app.services.pagination import PageRequest, paginate
 from app.services.views import format_utc
+from app.services.webhooks import fan_out, notify_workers
 
 
 async def record_event(
@@ -22,6 +23,8 @@ async def record_event(
     event = Event(account_id=account_id, type=event_type.value, data=data)
     session.add(event)
     await session.flush()
+    await fan_out(session, event)
+    await notify_workers(session)
     return event
 
 

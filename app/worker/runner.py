@@ -1,36 +1,211 @@
-"""The background worker's outer loop: it only schedules; each step is a service call."""
+"""The background worker's outer loop: it only schedules; each step is a service call.
+
+Steps: open due follow-up windows (`open_due_windows`), send due webhook deliveries (the
+`Dispatcher` around `claim_due` / `send_one` / `record_result`), and now and then prune
+old history (`prune_history`). Every step runs in its own short transactions, so any
+number of workers can share a PostgreSQL database and a killed one loses nothing.
+
+Latency without busy polling: on PostgreSQL a dedicated connection LISTENs on
+`followup_wakeup`, which every committed event NOTIFYs, and the loop also sleeps only
+until the next scheduled retry; otherwise (and always on SQLite) it polls every
+`worker_poll_interval` seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.db.base import utcnow
+from app.services.deliveries import next_delivery_due, prune_history
+from app.services.webhooks import WAKEUP_CHANNEL
+from app.services.windows import open_due_windows
 from app.settings import Settings
+from app.webhooks.ssrf import Resolver
+from app.worker.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
+WINDOW_BATCH = 500
+"""Windows opened per transaction; the scheduler repeats while batches come back full."""
+
+PRUNE_BATCH = 500
+PRUNE_EVERY = 3600.0
+"""Seconds between retention runs once the history is pruned up to date."""
+PRUNE_BUDGET = 5.0
+"""Seconds one retention run may take; a backlog carries over to a run a minute later."""
+PRUNE_SOON = 60.0
+
+T = TypeVar("T")
+
 
 class Worker:
-    """Runs until `stop()`. Scheduler and dispatcher steps arrive with the webhook work;
-    until then the loop idles honestly, doing nothing on each tick."""
+    """Runs until `stop()`; `followup serve` and `followup worker` both use it."""
 
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        resolver: Resolver | None = None,
+    ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.resolver = resolver
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
 
     def stop(self) -> None:
+        """Stop taking work; `run()` returns once running deliveries finish (or the grace ends)."""
         self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     async def run(self) -> None:
         logger.info("worker started")
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.webhook_timeout),
+            follow_redirects=False,
+            # No proxies or netrc from the environment: requests go to the checked address.
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=self.settings.worker_concurrency,
+                max_keepalive_connections=self.settings.worker_concurrency,
+            ),
+        )
+        async with client:
+            dispatcher = Dispatcher(
+                self.settings,
+                self.sessionmaker,
+                client,
+                resolver=self.resolver,
+                wake=self.wake,
+            )
+            listener = asyncio.create_task(self._listen(), name="wake-up listener")
+            try:
+                await self._loop(dispatcher)
+            finally:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+                await dispatcher.drain(self.settings.shutdown_grace_seconds)
+        logger.info("worker stopped")
+
+    async def _loop(self, dispatcher: Dispatcher) -> None:
+        loop = asyncio.get_running_loop()
+        poll = self.settings.worker_poll_interval
+        next_schedule = next_prune = loop.time()
+        while not self._stopping.is_set():
+            self._wake.clear()
+            if loop.time() >= next_schedule:
+                await self._step("scheduler", self.open_windows)
+                next_schedule = loop.time() + poll
+            if loop.time() >= next_prune:
+                caught_up = await self._step("retention", self.prune)
+                next_prune = loop.time() + (PRUNE_EVERY if caught_up else PRUNE_SOON)
+            if await self._step("dispatcher", dispatcher.fill) is None:
+                await self._sleep(poll)
+                continue
+            delay = next_schedule - loop.time()
+            if not dispatcher.backlog:
+                due = await self._step("dispatcher", self._next_due)
+                if due is not None:
+                    delay = min(delay, due)
+            await self._sleep(delay)
+
+    async def _step(self, name: str, step: Callable[[], Awaitable[T]]) -> T | None:
+        """Run a step; a failure is logged and the loop carries on (None)."""
+        try:
+            return await step()
+        except Exception:
+            logger.exception("worker %s step failed", name)
+            return None
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    async def open_windows(self) -> int:
+        """Open every due window, one transaction per batch."""
+        opened = 0
+        while not self._stopping.is_set():
+            async with self.sessionmaker() as session, session.begin():
+                batch = await open_due_windows(session, utcnow(), WINDOW_BATCH)
+            opened += batch
+            if batch < WINDOW_BATCH:
+                break
+        return opened
+
+    async def prune(self) -> bool:
+        """Delete history older than `retention_days` in small batches; True when caught up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PRUNE_BUDGET
+        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        while not self._stopping.is_set() and loop.time() < deadline:
+            async with self.sessionmaker() as session, session.begin():
+                pruned = await prune_history(session, cutoff, PRUNE_BATCH)
+            if pruned < PRUNE_BATCH:
+                return True
+        return False
+
+    async def _next_due(self) -> float | None:
+        """Seconds until the next scheduled retry, if one is pending."""
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            due = await next_delivery_due(session, now)
+        return None if due is None else max(0.0, (due - now).total_seconds())
+
+    async def _listen(self) -> None:
+        """Hold a LISTEN connection (PostgreSQL) and wake the loop on each notification.
+
+        Reconnects after a poll interval when the connection drops; the loop keeps polling
+        meanwhile, so a lost listener costs latency, never work.
+        """
+        engine = self.sessionmaker.kw.get("bind")
+        if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+            return
         while not self._stopping.is_set():
             try:
-                await asyncio.wait_for(
-                    self._stopping.wait(), timeout=self.settings.worker_poll_interval
-                )
-            except TimeoutError:
-                continue
-        logger.info("worker stopped")
+                async with engine.connect() as conn:
+                    try:
+                        await self._listen_on(conn)
+                    finally:
+                        # Never hand a LISTENing connection back to the pool.
+                        await conn.invalidate()
+            except Exception:
+                logger.warning("wake-up listener lost; polling until it is back", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.worker_poll_interval):
+                    await self._stopping.wait()
+
+    async def _listen_on(self, conn: AsyncConnection) -> None:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is None:
+            raise RuntimeError("the database connection is already closed")
+        lost = asyncio.Event()
+        driver.add_termination_listener(lambda _conn: lost.set())
+        await driver.add_listener(WAKEUP_CHANNEL, self._notified)
+        self.wake()  # work committed before LISTEN took effect is picked up now
+        stopping = asyncio.create_task(self._stopping.wait())
+        gone = asyncio.create_task(lost.wait())
+        try:
+            await asyncio.wait({stopping, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            gone.cancel()
+
+    def _notified(self, *_args: object) -> None:
+        self.wake()

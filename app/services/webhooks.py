@@ -1,0 +1,207 @@
+"""Webhook endpoints: their management, and the fan-out of events into deliveries.
+
+Secrets are stored in the clear because every attempt must be signed with them; they
+leave the service only in the create and rotate responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Event, WebhookDelivery, WebhookEndpoint
+from app.enums import DeliveryStatus, EventType
+from app.errors import InputError, NotFoundError
+from app.services.pagination import PageRequest, paginate
+from app.settings import Settings
+from app.webhooks.signing import generate_secret
+from app.webhooks.ssrf import Resolver, UnsafeURLError, parse_host, resolve_and_check
+
+WAKEUP_CHANNEL = "followup_wakeup"
+"""PostgreSQL NOTIFY channel: workers LISTEN on it to start deliveries without polling."""
+
+_NOTIFIED = "followup.notified_transaction"
+"""`session.info` key: the transaction that already sent its wake-up."""
+
+DISABLED_BY_ACCOUNT = "Disabled by the account."
+
+ROTATION_OVERLAP = timedelta(hours=24)
+"""How long the previous secret keeps signing beside the new one after a rotation."""
+
+
+def live_secrets(
+    secret: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
+) -> tuple[str, ...]:
+    """The secrets an attempt at `now` is signed with: the current one, then the old one."""
+    if previous and previous_expires_at is not None and previous_expires_at > now:
+        return (secret, previous)
+    return (secret,)
+
+
+async def check_url(url: str, settings: Settings, resolver: Resolver | None = None) -> None:
+    """Refuse a URL the SSRF guard rejects (422 on `body.url`).
+
+    With `webhook_allow_private` only the shape is checked, so local receivers work. A
+    host that does not resolve is refused too: a typo is better reported now than found
+    later in a delivery log, and the send-time check guards against rebinding anyway.
+    """
+    try:
+        if settings.webhook_allow_private:
+            parse_host(url)
+        else:
+            await resolve_and_check(url, allow_private=False, resolver=resolver)
+    except UnsafeURLError as exc:
+        raise InputError(f"This webhook URL is refused: {exc}.", ["body", "url"]) from exc
+
+
+def _event_types(values: list[EventType] | None) -> list[str]:
+    """Distinct values in the order given; empty means every type."""
+    return list(dict.fromkeys(value.value for value in values or ()))
+
+
+async def get_endpoint(session: AsyncSession, account_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.account_id == account_id
+        )
+    )
+    if endpoint is None:
+        raise NotFoundError("No such webhook endpoint.")
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, account_id: str, page: PageRequest
+) -> tuple[list[WebhookEndpoint], str | None]:
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.account_id == account_id)
+    return await paginate(
+        session, stmt, page, sort=WebhookEndpoint.created_at, tiebreak=WebhookEndpoint.id
+    )
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    account_id: str,
+    fields: Mapping[str, Any],
+    settings: Settings,
+    resolver: Resolver | None = None,
+) -> WebhookEndpoint:
+    await check_url(fields["url"], settings, resolver)
+    endpoint = WebhookEndpoint(
+        account_id=account_id,
+        url=fields["url"],
+        description=fields.get("description"),
+        event_types=_event_types(fields.get("event_types")),
+        enabled=fields.get("enabled", True),
+        secret=generate_secret(),
+    )
+    if not endpoint.enabled:
+        endpoint.disabled_reason = DISABLED_BY_ACCOUNT
+    session.add(endpoint)
+    await session.flush()
+    return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    account_id: str,
+    endpoint_id: str,
+    changes: Mapping[str, Any],
+    settings: Settings,
+    resolver: Resolver | None = None,
+) -> WebhookEndpoint:
+    """Apply a PATCH. Enabling a disabled endpoint starts it afresh: no reason, no failing run."""
+    endpoint = await get_endpoint(session, account_id, endpoint_id)
+    if "url" in changes and changes["url"] != endpoint.url:
+        await check_url(changes["url"], settings, resolver)
+        endpoint.url = changes["url"]
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "event_types" in changes:
+        endpoint.event_types = _event_types(changes["event_types"])
+    if "enabled" in changes and changes["enabled"] != endpoint.enabled:
+        endpoint.enabled = changes["enabled"]
+        if endpoint.enabled:
+            endpoint.disabled_reason = None
+            endpoint.failing_since = None
+        else:
+            endpoint.disabled_reason = DISABLED_BY_ACCOUNT
+    await session.flush()
+    return endpoint
+
+
+async def delete_endpoint(session: AsyncSession, account_id: str, endpoint_id: str) -> None:
+    """Its deliveries and their attempts go with it (foreign-key cascade)."""
+    endpoint = await get_endpoint(session, account_id, endpoint_id)
+    await session.delete(endpoint)
+    await session.flush()
+
+
+async def rotate_secret(
+    session: AsyncSession, account_id: str, endpoint_id: str
+) -> WebhookEndpoint:
+    """A new secret; the current one keeps signing beside it for 24 h.
+
+    Rotating again within those 24 h retires the oldest secret at once: at most two
+    secrets are ever live, so the `webhook-signature` header stays small.
+    """
+    endpoint = await get_endpoint(session, account_id, endpoint_id)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    endpoint.secret = generate_secret()
+    await session.flush()
+    return endpoint
+
+
+def subscribes_to(endpoint_types: list[str], event_type: str) -> bool:
+    return not endpoint_types or event_type in endpoint_types
+
+
+async def fan_out(session: AsyncSession, event: Event) -> None:
+    """One pending delivery per enabled endpoint of the account that wants this event.
+
+    Runs in the transaction that stores the event (the outbox), so a delivery exists
+    exactly when its event does. `webhook.test` goes only where the test route sends it.
+    """
+    if event.type == EventType.WEBHOOK_TEST:
+        return
+    rows = await session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.account_id == event.account_id, WebhookEndpoint.enabled.is_(True)
+        )
+    )
+    deliveries = [
+        WebhookDelivery(
+            account_id=event.account_id,
+            event_id=event.id,
+            endpoint_id=endpoint_id,
+            status=DeliveryStatus.PENDING.value,
+            next_attempt_at=event.created_at,
+        )
+        for endpoint_id, event_types in rows.all()
+        if subscribes_to(event_types, event.type)
+    ]
+    if deliveries:
+        session.add_all(deliveries)
+        await session.flush()
+
+
+async def notify_workers(session: AsyncSession) -> None:
+    """Wake listening workers when this transaction commits (PostgreSQL only).
+
+    NOTIFY is transactional: a rollback sends nothing. One per transaction is enough, so
+    repeats are skipped (a batch of 500 events costs one round trip, not 500). Elsewhere
+    the worker's poll picks the work up.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_NOTIFIED) is transaction:
+        return
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKEUP_CHANNEL})
+    session.info[_NOTIFIED] = transaction
