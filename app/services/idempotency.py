@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,19 +91,21 @@ async def abandon(session: AsyncSession, scope: str, key: str) -> None:
     )
 
 
-async def prune(session: AsyncSession, batch: int = 500) -> int:
-    cutoff = utcnow() - KEY_TTL * 2
+async def prune(session: AsyncSession, now: datetime, batch: int = 500) -> int:
+    """Forget up to `batch` keys past their 24 h; returns how many went."""
     keys = (
         await session.execute(
             select(IdempotencyRecord.scope, IdempotencyRecord.key)
-            .where(IdempotencyRecord.created_at < cutoff)
+            .where(IdempotencyRecord.created_at < now - KEY_TTL)
             .limit(batch)
         )
     ).all()
-    for scope, key in keys:
+    if keys:
         await session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(
+                    [(scope, key) for scope, key in keys]
+                )
             )
         )
     return len(keys)

@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
+from app.services import idempotency
 from app.services.deliveries import next_delivery_due, prune_history
 from app.services.webhooks import WAKEUP_CHANNEL
 from app.services.windows import open_due_windows
@@ -149,14 +150,16 @@ class Worker:
         return opened
 
     async def prune(self) -> bool:
-        """Delete history older than `retention_days` in small batches; True when caught up."""
+        """Delete history older than `retention_days`, and idempotency keys past their 24 h,
+        in small batches; True when caught up."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PRUNE_BUDGET
         cutoff = utcnow() - timedelta(days=self.settings.retention_days)
         while not self._stopping.is_set() and loop.time() < deadline:
             async with self.sessionmaker() as session, session.begin():
                 pruned = await prune_history(session, cutoff, PRUNE_BATCH)
-            if pruned < PRUNE_BATCH:
+                keys = await idempotency.prune(session, utcnow(), PRUNE_BATCH)
+            if pruned < PRUNE_BATCH and keys < PRUNE_BATCH:
                 return True
         return False
 

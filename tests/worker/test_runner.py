@@ -15,7 +15,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
-from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.db.models import (
+    Event,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.enums import EventType
 from app.settings import Settings
 from app.worker.runner import Worker
@@ -229,3 +235,25 @@ async def test_retention_prunes_old_finished_history_only(
     assert deliveries == 2  # the retrying one and the recent one
     assert attempts == 2  # their attempts: one failed try each (recent: one success)
     assert endpoints == 3
+
+
+async def test_retention_forgets_idempotency_keys_after_24_hours(
+    api: httpx.AsyncClient, sessionmaker: Sessions, worker_settings: Settings
+) -> None:
+    for key in ("old", "young"):
+        response = await api.post(
+            "/v1/candidates", json={"name": key}, headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == 201
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old")
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
+
+    assert await Worker(worker_settings, sessionmaker).prune() is True
+
+    async with sessionmaker() as session:
+        keys = set((await session.scalars(select(IdempotencyRecord.key))).all())
+    assert keys == {"young"}
