@@ -22,7 +22,7 @@ async def check_ready(engine: AsyncEngine) -> str | None:
     try:
         async with engine.connect() as conn:
             rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-    except SQLAlchemyError:
+    except (SQLAlchemyError, OSError):
         return "the database is unreachable or has no migrations applied"
     if {row[0] for row in rows} != head_revisions():
         return "database migrations are not at head"

@@ -110,15 +110,18 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
 
 
-async def test_readyz_is_503_when_database_is_unreachable(tmp_path: Path) -> None:
-    missing = tmp_path / "no" / "such" / "dir" / "db.sqlite"
-    app = create_app(Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{missing}"))  # type: ignore[call-arg]
+async def test_readyz_is_503_when_database_is_unreachable() -> None:
+    # Nothing listens on port 1: the connection is refused at once.
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/followup"
+    app = create_app(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as http:
         response = await http.get("/readyz")
     await app.state.engine.dispose()
     assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "127.0.0.1" not in response.text
 
 
 async def test_readyz_is_503_when_migrations_are_behind(tmp_path: Path) -> None:
