@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,9 @@ from app.services import accounts as account_service
 from app.services import interviews as interview_service
 from app.services.pagination import PageRequest
 from app.settings import Settings
+
+ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="An opaque id.")]
+"""A resource id in a path: bounded like every other input."""
 
 
 def get_settings(request: Request) -> Settings:
@@ -49,7 +52,9 @@ async def get_account(
 AccountDep = Annotated[Account, Depends(get_account)]
 
 
-async def get_interview(session: SessionDep, account: AccountDep, interview_id: str) -> Interview:
+async def get_interview(
+    session: SessionDep, account: AccountDep, interview_id: ResourceId
+) -> Interview:
     return await interview_service.get_interview(session, account.id, interview_id)
 
 

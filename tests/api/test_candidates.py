@@ -110,3 +110,8 @@ async def test_other_accounts_candidate_is_indistinguishable_from_missing(
         assert_problem(response, 404, "not-found")
     assert (await bob.get("/v1/candidates")).json()["data"] == []
     assert (await alice.get(f"/v1/candidates/{secret['id']}")).json()["name"] == "Alice's candidate"
+
+
+async def test_overlong_path_id_is_422_not_a_server_error(api: httpx.AsyncClient) -> None:
+    response = await api.get("/v1/candidates/" + "x" * 65)
+    assert_problem(response, 422, "validation-error")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.deps import AccountDep, PageDep, SessionDep, SettingsDep
+from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep, SettingsDep
 from app.api.schemas.accounts import (
     AccountCreate,
     AccountCreated,
@@ -71,6 +71,6 @@ async def list_api_keys(
 
 
 @router.delete("/v1/api-keys/{key_id}", status_code=204, tags=["account"], responses=AUTHED)
-async def revoke_api_key(key_id: str, session: SessionDep, account: AccountDep) -> Response:
+async def revoke_api_key(key_id: ResourceId, session: SessionDep, account: AccountDep) -> Response:
     await service.revoke_key(session, account.id, key_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
+from app.api.deps import AccountDep, InterviewDep, PageDep, ResourceId, SessionDep
 from app.api.problems import app_error_response
 from app.api.schemas.attempts import AttemptCreate, AttemptRead, EvaluationRead
 from app.api.schemas.common import Page
@@ -65,7 +65,7 @@ async def list_attempts(
 
 @router.get("/{attempt_id}")
 async def read_attempt(
-    attempt_id: str, session: SessionDep, interview: InterviewDep
+    attempt_id: ResourceId, session: SessionDep, interview: InterviewDep
 ) -> AttemptRead:
     return AttemptRead.model_validate(
         attempt_view(await service.get_attempt(session, interview, attempt_id))
@@ -73,6 +73,8 @@ async def read_attempt(
 
 
 @router.delete("/{attempt_id}", status_code=204)
-async def delete_attempt(attempt_id: str, session: SessionDep, interview: InterviewDep) -> Response:
+async def delete_attempt(
+    attempt_id: ResourceId, session: SessionDep, interview: InterviewDep
+) -> Response:
     await service.delete_attempt(session, interview, attempt_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, PageDep, SessionDep
+from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep
 from app.api.schemas.candidates import CandidateCreate, CandidateRead, CandidateUpdate
 from app.api.schemas.common import ExternalId, Page
 from app.api.schemas.problem import AUTHED, problem_responses
@@ -34,7 +34,7 @@ async def list_candidates(
 
 @router.get("/{candidate_id}")
 async def read_candidate(
-    candidate_id: str, session: SessionDep, account: AccountDep
+    candidate_id: ResourceId, session: SessionDep, account: AccountDep
 ) -> CandidateRead:
     return CandidateRead.model_validate(
         await service.get_candidate(session, account.id, candidate_id)
@@ -43,7 +43,7 @@ async def read_candidate(
 
 @router.patch("/{candidate_id}", responses=problem_responses(409))
 async def update_candidate(
-    candidate_id: str, body: CandidateUpdate, session: SessionDep, account: AccountDep
+    candidate_id: ResourceId, body: CandidateUpdate, session: SessionDep, account: AccountDep
 ) -> CandidateRead:
     candidate = await service.update_candidate(
         session, account.id, candidate_id, body.model_dump(exclude_unset=True)
@@ -52,6 +52,8 @@ async def update_candidate(
 
 
 @router.delete("/{candidate_id}", status_code=204)
-async def delete_candidate(candidate_id: str, session: SessionDep, account: AccountDep) -> Response:
+async def delete_candidate(
+    candidate_id: ResourceId, session: SessionDep, account: AccountDep
+) -> Response:
     await service.delete_candidate(session, account.id, candidate_id)
     return Response(status_code=204)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import InterviewDep, PageDep, SessionDep
+from app.api.deps import InterviewDep, PageDep, ResourceId, SessionDep
 from app.api.schemas.common import Page
 from app.api.schemas.contacts import ContactCreate, ContactRead, ContactUpdate
 from app.api.schemas.problem import AUTHED
@@ -32,14 +32,14 @@ async def list_contacts(
 
 @router.get("/{contact_id}")
 async def read_contact(
-    contact_id: str, session: SessionDep, interview: InterviewDep
+    contact_id: ResourceId, session: SessionDep, interview: InterviewDep
 ) -> ContactRead:
     return ContactRead.model_validate(await service.get_contact(session, interview, contact_id))
 
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: str, body: ContactUpdate, session: SessionDep, interview: InterviewDep
+    contact_id: ResourceId, body: ContactUpdate, session: SessionDep, interview: InterviewDep
 ) -> ContactRead:
     contact = await service.update_contact(
         session, interview, contact_id, body.model_dump(exclude_unset=True)
@@ -48,6 +48,8 @@ async def update_contact(
 
 
 @router.delete("/{contact_id}", status_code=204)
-async def delete_contact(contact_id: str, session: SessionDep, interview: InterviewDep) -> Response:
+async def delete_contact(
+    contact_id: ResourceId, session: SessionDep, interview: InterviewDep
+) -> Response:
     await service.delete_contact(session, interview, contact_id)
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AccountDep, PageDep, SessionDep
+from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep
 from app.api.schemas.common import Page
 from app.api.schemas.events import EventRead
 from app.api.schemas.problem import AUTHED
@@ -28,7 +28,7 @@ async def list_events(
 
 
 @router.get("/{event_id}")
-async def read_event(event_id: str, session: SessionDep, account: AccountDep) -> EventRead:
+async def read_event(event_id: ResourceId, session: SessionDep, account: AccountDep) -> EventRead:
     return EventRead.model_validate(
         service.envelope(await service.get_event(session, account.id, event_id))
     )

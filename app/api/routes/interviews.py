@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
+from app.api.deps import AccountDep, InterviewDep, PageDep, ResourceId, SessionDep
 from app.api.schemas.common import ExternalId, Page
 from app.api.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.api.schemas.problem import AUTHED
@@ -62,7 +62,7 @@ async def read_interview(session: SessionDep, interview: InterviewDep) -> Interv
 
 @router.patch("/{interview_id}")
 async def update_interview(
-    interview_id: str, body: InterviewUpdate, session: SessionDep, account: AccountDep
+    interview_id: ResourceId, body: InterviewUpdate, session: SessionDep, account: AccountDep
 ) -> InterviewRead:
     interview = await service.update_interview(
         session, account, interview_id, body.model_dump(exclude_unset=True)
@@ -73,6 +73,8 @@ async def update_interview(
 
 
 @router.delete("/{interview_id}", status_code=204)
-async def delete_interview(interview_id: str, session: SessionDep, account: AccountDep) -> Response:
+async def delete_interview(
+    interview_id: ResourceId, session: SessionDep, account: AccountDep
+) -> Response:
     await service.delete_interview(session, account.id, interview_id)
     return Response(status_code=204)

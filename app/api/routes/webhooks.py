@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.api.deps import AccountDep, PageDep, SessionDep, SettingsDep
+from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep, SettingsDep
 from app.api.schemas.common import Page
 from app.api.schemas.problem import AUTHED, problem_responses
 from app.api.schemas.webhooks import (
@@ -59,7 +59,7 @@ async def list_endpoints(
 
 @router.get("/v1/webhook-endpoints/{endpoint_id}")
 async def read_endpoint(
-    endpoint_id: str, session: SessionDep, account: AccountDep
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
 ) -> WebhookEndpointRead:
     return WebhookEndpointRead.model_validate(
         await service.get_endpoint(session, account.id, endpoint_id)
@@ -68,7 +68,7 @@ async def read_endpoint(
 
 @router.patch("/v1/webhook-endpoints/{endpoint_id}")
 async def update_endpoint(
-    endpoint_id: str,
+    endpoint_id: ResourceId,
     body: WebhookEndpointUpdate,
     session: SessionDep,
     account: AccountDep,
@@ -82,14 +82,16 @@ async def update_endpoint(
 
 
 @router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204)
-async def delete_endpoint(endpoint_id: str, session: SessionDep, account: AccountDep) -> Response:
+async def delete_endpoint(
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
+) -> Response:
     await service.delete_endpoint(session, account.id, endpoint_id)
     return Response(status_code=204)
 
 
 @router.post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret")
 async def rotate_secret(
-    endpoint_id: str, session: SessionDep, account: AccountDep
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
 ) -> WebhookEndpointWithSecret:
     """A new secret; the old one keeps signing beside it for 24 h."""
     return WebhookEndpointWithSecret.model_validate(
@@ -103,7 +105,7 @@ async def rotate_secret(
     responses=problem_responses(409),
 )
 async def send_test(
-    endpoint_id: str, session: SessionDep, account: AccountDep
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
 ) -> WebhookDeliveryRead:
     """Queue a `webhook.test` event for this endpoint alone (409 if it is disabled)."""
     delivery = await delivery_service.send_test(session, account.id, endpoint_id)
@@ -112,7 +114,7 @@ async def send_test(
 
 @router.get("/v1/webhook-endpoints/{endpoint_id}/deliveries")
 async def list_deliveries(
-    endpoint_id: str,
+    endpoint_id: ResourceId,
     session: SessionDep,
     account: AccountDep,
     page: PageDep,
@@ -126,7 +128,7 @@ async def list_deliveries(
 
 @router.get("/v1/webhook-deliveries/{delivery_id}")
 async def read_delivery(
-    delivery_id: str, session: SessionDep, account: AccountDep
+    delivery_id: ResourceId, session: SessionDep, account: AccountDep
 ) -> WebhookDeliveryDetail:
     delivery, attempts = await delivery_service.get_delivery(session, account.id, delivery_id)
     read = WebhookDeliveryRead.model_validate(delivery)
@@ -138,7 +140,7 @@ async def read_delivery(
 
 @router.post("/v1/events/{event_id}/redeliver", status_code=202, responses=problem_responses(409))
 async def redeliver_event(
-    event_id: str,
+    event_id: ResourceId,
     session: SessionDep,
     account: AccountDep,
     body: RedeliverRequest | None = None,
