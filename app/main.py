@@ -9,7 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api.middleware import BodyLimitMiddleware, IdempotencyMiddleware, MetricsMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    MetricsMiddleware,
+    NulRefusalMiddleware,
+)
 from app.api.problems import install_problem_handlers
 from app.api.routes import (
     accounts,
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(NulRefusalMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

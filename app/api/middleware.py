@@ -57,6 +57,28 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class NulRefusalMiddleware:
+    """Refuse NUL characters in the path or query (422): no database stores them in text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+        ):
+            response = problem_response(
+                422,
+                "validation-error",
+                "Validation error",
+                "The path or query contains a NUL character.",
+                {"errors": [{"loc": ["path"], "msg": "NUL characters are not allowed"}]},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over 1 MiB with 413 before any handler sees them."""
 

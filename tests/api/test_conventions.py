@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.main import create_app
 from app.settings import Settings
@@ -194,3 +195,19 @@ async def test_claim_abandoned_by_a_dead_request_is_taken_over(
     )
     assert response.status_code == 201
     assert "idempotent-replayed" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/v1/candidates", {"name": "Jo\u0000rdan"}),
+        ("GET", "/v1/candidates?external_id=a%00b", None),
+        ("GET", "/v1/candidates/cand%00x", None),
+    ],
+)
+async def test_nul_characters_are_422_on_every_database(
+    api: httpx.AsyncClient, method: str, url: str, body: object
+) -> None:
+    response = await api.request(method, url, json=body)
+    assert_problem(response, 422, "validation-error")
+    assert (await api.get("/v1/candidates")).json()["data"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, ClassVar, Generic, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -82,9 +83,19 @@ Cursor = Annotated[str, Field(max_length=500)]
 
 
 class InputModel(BaseModel):
-    """Request bodies: unknown fields are refused (422)."""
+    """Request bodies: unknown fields are refused (422), and so is text with NUL
+    characters, which PostgreSQL cannot store."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        if isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value):
+            raise ValueError("text must not contain NUL characters")
+        return value
 
 
 class OutputModel(BaseModel):
