@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import socket
@@ -48,6 +49,8 @@ from app.worker.runner import Worker
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ENDPOINTS = 8
 DUE = 500
+PROFILE: str | None = None
+"""`--profile PATH`: cProfile the worker run (not the bare loop) into PATH.c<concurrency>."""
 
 
 # A minimal HTTP/1.1 receiver (keep-alive, 200 "ok"), run in its own process so its CPU
@@ -222,6 +225,9 @@ async def worker_run(url: str, engine: AsyncEngine, count: int, concurrency: int
         log_level="WARNING",
     )
     worker = Worker(settings, create_sessionmaker(engine))
+    profiler = cProfile.Profile() if PROFILE else None
+    if profiler is not None:
+        profiler.enable()
     started = time.perf_counter()
     task = asyncio.create_task(worker.run())
     done = 0
@@ -237,6 +243,10 @@ async def worker_run(url: str, engine: AsyncEngine, count: int, concurrency: int
     elapsed = time.perf_counter() - started
     worker.stop()
     await task
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{PROFILE}.c{concurrency}")
+        print(f"  profile of the worker run written to {PROFILE}.c{concurrency}", file=sys.stderr)
     async with engine.connect() as conn:
         failed = (
             await conn.execute(
@@ -388,8 +398,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--skip-deliveries", action="store_true")
     parser.add_argument("--skip-scheduler", action="store_true")
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="cProfile each worker run into PATH.c<concurrency> (slows the worker down)",
+    )
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     if args.receiver is not None:
         asyncio.run(_serve(args.receiver))
         return

@@ -22,12 +22,24 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import CursorResult, delete, exists, func, literal_column, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db.base import utcnow
+from app.db.base import new_id, utcnow
 from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus, EventType
 from app.errors import ConflictError, NotFoundError
@@ -266,14 +278,10 @@ def encode_body(event: Event) -> bytes:
     return json.dumps(envelope(event), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Pending, due, not leased by a live worker, to an enabled endpoint."""
-    return (
-        WebhookDelivery.status == _PENDING,
-        WebhookDelivery.next_attempt_at <= now,
-        or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
-        WebhookEndpoint.enabled.is_(True),
-    )
+def _encode_envelope(event_id: str, event_type: str, created_at: datetime, data: Any) -> bytes:
+    """`encode_body` from an event's columns (the same envelope, the same bytes)."""
+    body = {"id": event_id, "type": event_type, "created_at": format_utc(created_at), "data": data}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def claim_due(
@@ -300,16 +308,16 @@ async def claim_due(
         raise ValueError("a lease lasts at most 60 s")
     running = dict(busy or {})
     candidates = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
         .where(*_due(now))
-        .order_by(WebhookDelivery.next_attempt_at)
+        .order_by(_DELIVERIES.c.next_attempt_at)
         .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
     )
     if per_endpoint is not None:
         full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
         if full:
-            candidates = candidates.where(WebhookDelivery.endpoint_id.not_in(full))
+            candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
     picked: list[str] = []
     for delivery_id, endpoint_id in (await session.execute(candidates)).all():
         if per_endpoint is not None:
@@ -321,35 +329,14 @@ async def claim_due(
             break
     if not picked:
         return []
-    rows = (
-        await session.execute(
-            select(
-                WebhookDelivery.id,
-                WebhookDelivery.attempt_count,
-                WebhookEndpoint.id,
-                WebhookEndpoint.url,
-                WebhookEndpoint.secret,
-                WebhookEndpoint.previous_secret,
-                WebhookEndpoint.previous_secret_expires_at,
-                WebhookEndpoint.failing_since,
-                Event,
-            )
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .join(Event, Event.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.id.in_(picked), *_due(now))
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
-        )
-    ).all()
-    if not rows:
-        return []
     token = secrets.token_hex(16)
     locked_until = now + lease
-    await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_([row[0] for row in rows]))
-        .values(locked_until=locked_until, lease_token=token),
-        execution_options={"synchronize_session": False},
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await _lease_returning(session, picked, now, locked_until, token)
+    else:
+        rows = await _lease_then_update(session, picked, now, locked_until, token)
+    if not rows:
+        return []
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
         WorkItem(
@@ -359,8 +346,8 @@ async def claim_due(
             endpoint_id=endpoint_id,
             url=url,
             secrets=live_secrets(secret, previous, expires, now),
-            event_id=event.id,
-            body=encode_body(event),
+            event_id=event_id,
+            body=_encode_envelope(event_id, event_type, created_at, data),
             attempt_number=attempts + 1,
             endpoint_failing=failing_since is not None,
         )
@@ -373,10 +360,91 @@ async def claim_due(
             previous,
             expires,
             failing_since,
-            event,
+            event_id,
+            event_type,
+            created_at,
+            data,
         ) in rows
     ]
     return sorted(items, key=lambda item: order[item.delivery_id])
+
+
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_ATTEMPTS = cast(Table, WebhookAttempt.__table__)
+
+_CLAIMED_COLUMNS = (
+    _DELIVERIES.c.id,
+    _DELIVERIES.c.attempt_count,
+    _ENDPOINTS.c.id,
+    _ENDPOINTS.c.url,
+    _ENDPOINTS.c.secret,
+    _ENDPOINTS.c.previous_secret,
+    _ENDPOINTS.c.previous_secret_expires_at,
+    _ENDPOINTS.c.failing_since,
+    _EVENTS.c.id,
+    _EVENTS.c.type,
+    _EVENTS.c.created_at,
+    _EVENTS.c.data,
+)
+"""What a claim reads per delivery: its row, its endpoint's and its event's (Core columns,
+so no ORM objects are built for rows that are only sent)."""
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Pending, due, not leased by a live worker, to an enabled endpoint."""
+    return (
+        _DELIVERIES.c.status == _PENDING,
+        _DELIVERIES.c.next_attempt_at <= now,
+        or_(_DELIVERIES.c.locked_until.is_(None), _DELIVERIES.c.locked_until < now),
+        _ENDPOINTS.c.enabled.is_(True),
+    )
+
+
+async def _lease_returning(
+    session: AsyncSession, picked: list[str], now: datetime, locked_until: datetime, token: str
+) -> Sequence[Any]:
+    """PostgreSQL: lock (`SKIP LOCKED`, re-checked), lease and read in one round trip."""
+    locked = (
+        select(_DELIVERIES.c.id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(_DELIVERIES.c.id.in_(picked), *_due(now))
+        .with_for_update(skip_locked=True, of=_DELIVERIES)
+    )
+    result = await session.execute(
+        update(_DELIVERIES)
+        .where(
+            _DELIVERIES.c.id.in_(locked.scalar_subquery()),
+            _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id,
+            _EVENTS.c.id == _DELIVERIES.c.event_id,
+        )
+        .values(locked_until=locked_until, lease_token=token)
+        .returning(*_CLAIMED_COLUMNS)
+    )
+    return result.all()
+
+
+async def _lease_then_update(
+    session: AsyncSession, picked: list[str], now: datetime, locked_until: datetime, token: str
+) -> Sequence[Any]:
+    """Elsewhere (SQLite: one writer, so nothing to skip): read the due rows, then lease."""
+    rows = (
+        await session.execute(
+            select(*_CLAIMED_COLUMNS)
+            .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+            .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+            .where(_DELIVERIES.c.id.in_(picked), *_due(now))
+            .with_for_update(skip_locked=True, of=_DELIVERIES)
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            update(_DELIVERIES)
+            .where(_DELIVERIES.c.id.in_([row[0] for row in rows]))
+            .values(locked_until=locked_until, lease_token=token)
+        )
+    return rows
 
 
 async def release(session: AsyncSession, items: Sequence[WorkItem]) -> None:
@@ -532,14 +600,123 @@ async def record_results(
     """
     if not results:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        outcomes, owned = await _record_returning(session, results, settings, now, rng)
+    else:
+        outcomes, owned = await _record_locked(session, results, settings, now, rng)
+    if not owned:
+        return outcomes
+    disabled = await _update_endpoint_health(session, owned, now)
+    return [
+        replace(outcome, endpoint_disabled=True)
+        if outcome is not None and item.endpoint_id in disabled and not result.succeeded
+        else outcome
+        for (item, result), outcome in zip(results, outcomes, strict=True)
+    ]
+
+
+def _attempt_row(item: WorkItem, result: AttemptResult) -> dict[str, Any]:
+    return {
+        "id": new_id("wat"),
+        "delivery_id": item.delivery_id,
+        "attempted_at": result.attempted_at,
+        "duration_ms": result.duration_ms,
+        "status_code": result.status_code,
+        "error": result.error,
+        "response_body": result.response_body,
+    }
+
+
+_RECORD_SQL = text(
+    """
+WITH v AS (
+    SELECT * FROM unnest(
+        CAST(:ids AS varchar[]), CAST(:tokens AS varchar[]), CAST(:statuses AS varchar[]),
+        CAST(:attempt_counts AS integer[]), CAST(:next_attempts AS timestamptz[]),
+        CAST(:attempted AS timestamptz[]), CAST(:attempt_ids AS varchar[]),
+        CAST(:durations AS integer[]), CAST(:status_codes AS integer[]),
+        CAST(:errors AS varchar[]), CAST(:bodies AS text[])
+    ) AS v(id, token, status, attempt_count, next_attempt_at, attempted_at, attempt_id,
+           duration_ms, status_code, error, response_body)
+), moved AS (
+    UPDATE webhook_deliveries AS d
+    SET status = v.status, attempt_count = v.attempt_count,
+        next_attempt_at = v.next_attempt_at, locked_until = NULL, lease_token = NULL,
+        last_attempt_at = v.attempted_at, updated_at = :now
+    FROM v
+    WHERE d.id = v.id AND d.lease_token = v.token
+    RETURNING d.id, v.token
+), logged AS (
+    INSERT INTO webhook_attempts
+        (id, delivery_id, attempted_at, duration_ms, status_code, error, response_body)
+    SELECT v.attempt_id, v.id, v.attempted_at, v.duration_ms, v.status_code, v.error,
+           v.response_body
+    FROM v JOIN moved ON moved.id = v.id AND moved.token = v.token
+)
+SELECT id, token FROM moved
+"""
+)
+"""PostgreSQL: the lease check, the delivery update and the attempt log of a whole batch in
+one statement. A row whose token is no longer ours matches nothing (the UPDATE waits for a
+concurrent holder and re-checks the token, as `SELECT … FOR UPDATE` did), and only the
+deliveries it moved get an attempt row."""
+
+
+async def _record_returning(
+    session: AsyncSession,
+    results: Sequence[tuple[WorkItem, AttemptResult]],
+    settings: Settings,
+    now: datetime,
+    rng: random.Random,
+) -> tuple[list[Outcome | None], list[tuple[WorkItem, AttemptResult]]]:
+    states = [_next_state(item, result, settings, now, rng) for item, result in results]
+    attempts = [_attempt_row(item, result) for item, result in results]
+    moved = await session.execute(
+        _RECORD_SQL,
+        {
+            "ids": [item.delivery_id for item, _ in results],
+            "tokens": [item.lease_token for item, _ in results],
+            "statuses": [status.value for status, _ in states],
+            "attempt_counts": [item.attempt_number for item, _ in results],
+            "next_attempts": [next_attempt_at for _, next_attempt_at in states],
+            "attempted": [result.attempted_at for _, result in results],
+            "attempt_ids": [row["id"] for row in attempts],
+            "durations": [result.duration_ms for _, result in results],
+            "status_codes": [result.status_code for _, result in results],
+            "errors": [result.error for _, result in results],
+            "bodies": [result.response_body for _, result in results],
+            "now": now,
+        },
+    )
+    ours = set(moved.tuples().all())
+    outcomes: list[Outcome | None] = []
+    owned: list[tuple[WorkItem, AttemptResult]] = []
+    for (item, result), (status, next_attempt_at) in zip(results, states, strict=True):
+        if (item.delivery_id, item.lease_token) in ours:
+            owned.append((item, result))
+            outcomes.append(Outcome(status, next_attempt_at, endpoint_disabled=False))
+        else:
+            outcomes.append(None)
+    return outcomes, owned
+
+
+async def _record_locked(
+    session: AsyncSession,
+    results: Sequence[tuple[WorkItem, AttemptResult]],
+    settings: Settings,
+    now: datetime,
+    rng: random.Random,
+) -> tuple[list[Outcome | None], list[tuple[WorkItem, AttemptResult]]]:
+    """Elsewhere: lock the rows, compare tokens, then update and log in bulk."""
     locked = await session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.lease_token)
-        .where(WebhookDelivery.id.in_([item.delivery_id for item, _ in results]))
+        select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token)
+        .where(_DELIVERIES.c.id.in_([item.delivery_id for item, _ in results]))
         .with_for_update()
     )
     holder = dict(locked.tuples().all())
     outcomes: list[Outcome | None] = []
     rows: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
     owned: list[tuple[WorkItem, AttemptResult]] = []
     for item, result in results:
         if holder.get(item.delivery_id) != item.lease_token:
@@ -558,29 +735,13 @@ async def record_results(
                 "updated_at": now,
             }
         )
-        session.add(
-            WebhookAttempt(
-                delivery_id=item.delivery_id,
-                attempted_at=result.attempted_at,
-                duration_ms=result.duration_ms,
-                status_code=result.status_code,
-                error=result.error,
-                response_body=result.response_body,
-            )
-        )
+        attempts.append(_attempt_row(item, result))
         owned.append((item, result))
         outcomes.append(Outcome(status, next_attempt_at, endpoint_disabled=False))
-    if not rows:
-        return outcomes
-    await session.execute(update(WebhookDelivery), rows)
-    disabled = await _update_endpoint_health(session, owned, now)
-    await session.flush()
-    return [
-        replace(outcome, endpoint_disabled=True)
-        if outcome is not None and item.endpoint_id in disabled and not result.succeeded
-        else outcome
-        for (item, result), outcome in zip(results, outcomes, strict=True)
-    ]
+    if rows:
+        await session.execute(update(WebhookDelivery), rows)
+        await session.execute(insert(_ATTEMPTS), attempts)
+    return outcomes, owned
 
 
 async def _update_endpoint_health(
