@@ -122,14 +122,16 @@ class Receiver:
                 if reply.delay and receiver._closing.wait(reply.delay):
                     self.close_connection = True
                     return
+                # Recorded before the reply goes out, so a client that has its response
+                # always finds the request among the answered ones.
+                with receiver._lock:
+                    receiver.answered.append(record)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
-                with receiver._lock:
-                    receiver.answered.append(record)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests assert on `requests` instead."""
