@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import new_id, utcnow
 from app.db.models import Event
 from app.enums import EventType
 from app.errors import NotFoundError
 from app.services.pagination import PageRequest, paginate
 from app.services.views import format_utc
-from app.services.webhooks import fan_out, notify_workers
+from app.services.webhooks import StoredEvent, fan_out, notify_workers
 
 
 async def record_event(
@@ -23,9 +26,41 @@ async def record_event(
     event = Event(account_id=account_id, type=event_type.value, data=data)
     session.add(event)
     await session.flush()
-    await fan_out(session, event)
+    await fan_out(session, [StoredEvent(event.id, account_id, event.type, event.created_at)])
     await notify_workers(session)
     return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    account_id: str
+    type: EventType
+    data: dict[str, Any]
+
+
+async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """`record_event` for a batch (the scheduler's), inserted in bulk: same rows, same
+    outbox guarantee, one endpoint lookup for the whole batch."""
+    if not events:
+        return
+    stored: list[StoredEvent] = []
+    rows: list[dict[str, Any]] = []
+    for new in events:
+        # Stamped one by one, so the events keep the batch's order by `created_at`.
+        event = StoredEvent(new_id("evt"), new.account_id, new.type.value, utcnow())
+        stored.append(event)
+        rows.append(
+            {
+                "id": event.id,
+                "account_id": event.account_id,
+                "type": event.type,
+                "data": new.data,
+                "created_at": event.created_at,
+            }
+        )
+    await session.execute(insert(cast(Table, Event.__table__)), rows)
+    await fan_out(session, stored)
+    await notify_workers(session)
 
 
 def envelope(event: Event) -> dict[str, Any]:

@@ -6,15 +6,17 @@ leave the service only in the create and rotate responses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
-from app.db.models import Event, WebhookDelivery, WebhookEndpoint
+from app.db.base import new_id, utcnow
+from app.db.models import WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus, EventType
 from app.errors import InputError, NotFoundError
 from app.services.pagination import PageRequest, paginate
@@ -162,33 +164,55 @@ def subscribes_to(endpoint_types: list[str], event_type: str) -> bool:
     return not endpoint_types or event_type in endpoint_types
 
 
-async def fan_out(session: AsyncSession, event: Event) -> None:
-    """One pending delivery per enabled endpoint of the account that wants this event.
+@dataclass(frozen=True)
+class StoredEvent:
+    """What fan-out needs of an event row, whether stored by the ORM or in bulk."""
 
-    Runs in the transaction that stores the event (the outbox), so a delivery exists
-    exactly when its event does. `webhook.test` goes only where the test route sends it.
+    id: str
+    account_id: str
+    type: str
+    created_at: datetime
+
+
+async def fan_out(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
+    """One pending delivery per enabled endpoint of the account that wants each event.
+
+    Runs in the transaction that stores the events (the outbox), so a delivery exists
+    exactly when its event does. Each account's endpoints are read once per call.
+    `webhook.test` goes only where the test route sends it.
     """
-    if event.type == EventType.WEBHOOK_TEST:
+    events = [event for event in events if event.type != EventType.WEBHOOK_TEST]
+    if not events:
         return
+    endpoints: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
     rows = await session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-            WebhookEndpoint.account_id == event.account_id, WebhookEndpoint.enabled.is_(True)
+        select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types)
+        .where(
+            WebhookEndpoint.account_id.in_({event.account_id for event in events}),
+            WebhookEndpoint.enabled.is_(True),
         )
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
     )
+    for endpoint_id, account_id, event_types in rows.all():
+        endpoints[account_id].append((endpoint_id, event_types))
     deliveries = [
-        WebhookDelivery(
-            account_id=event.account_id,
-            event_id=event.id,
-            endpoint_id=endpoint_id,
-            status=DeliveryStatus.PENDING.value,
-            next_attempt_at=event.created_at,
-        )
-        for endpoint_id, event_types in rows.all()
+        {
+            "id": new_id("dlv"),
+            "account_id": event.account_id,
+            "event_id": event.id,
+            "endpoint_id": endpoint_id,
+            "status": DeliveryStatus.PENDING.value,
+            "attempt_count": 0,
+            "next_attempt_at": event.created_at,
+            "created_at": event.created_at,
+            "updated_at": event.created_at,
+        }
+        for event in events
+        for endpoint_id, event_types in endpoints[event.account_id]
         if subscribes_to(event_types, event.type)
     ]
     if deliveries:
-        session.add_all(deliveries)
-        await session.flush()
+        await session.execute(insert(cast(Table, WebhookDelivery.__table__)), deliveries)
 
 
 async def notify_workers(session: AsyncSession) -> None:

@@ -6,27 +6,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import new_id, utcnow
+from app.db.base import utcnow
 from app.db.models import (
     Account,
     Contact,
-    Event,
     FollowupWindow,
     Interview,
-    WebhookDelivery,
-    WebhookEndpoint,
 )
-from app.enums import Decision, DeliveryStatus, EventType, WindowKind, WindowState
+from app.enums import Decision, EventType, WindowKind, WindowState
 from app.policy import PolicySettings
+from app.services.events import NewEvent, record_events
 from app.services.pagination import PageRequest, paginate
 from app.services.policy_settings import policy_settings
 from app.services.views import contact_view, format_utc, interview_view
-from app.services.webhooks import notify_workers, subscribes_to
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
     AttemptFacts,
@@ -235,11 +232,12 @@ async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 50
         _set_state(window, WindowState.OPEN, now)
     await session.flush()
     siblings = await windows_by_interview(session, interview_ids)
-    await _record_window_events(
+    await record_events(
         session,
         [
-            (
+            NewEvent(
                 window.account_id,
+                EventType.WINDOW_OPENED,
                 {
                     "window": window_view(window),
                     "interview": interview_view(
@@ -254,61 +252,3 @@ async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 50
         ],
     )
     return len(due)
-
-
-async def _record_window_events(
-    session: AsyncSession, events: Sequence[tuple[str, dict[str, Any]]]
-) -> None:
-    """`record_event` for a batch of `followup.window_opened` events, in one go.
-
-    The same rows as one `record_event` per window (the outbox: each event with one
-    pending delivery per enabled endpoint of its account that subscribes to the type),
-    but each account's endpoints are read once and every row is inserted in bulk.
-    """
-    event_type = EventType.WINDOW_OPENED.value
-    accounts = {account_id for account_id, _ in events}
-    subscribed: dict[str, list[str]] = defaultdict(list)
-    for endpoint_id, account_id, event_types in (
-        await session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types)
-            .where(
-                WebhookEndpoint.account_id.in_(accounts),
-                WebhookEndpoint.enabled.is_(True),
-            )
-            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        )
-    ).all():
-        if subscribes_to(event_types, event_type):
-            subscribed[account_id].append(endpoint_id)
-    event_rows: list[dict[str, Any]] = []
-    delivery_rows: list[dict[str, Any]] = []
-    for account_id, data in events:
-        # Stamped one by one, so the events keep the windows' order by `created_at`.
-        event_id, created_at = new_id("evt"), utcnow()
-        event_rows.append(
-            {
-                "id": event_id,
-                "account_id": account_id,
-                "type": event_type,
-                "data": data,
-                "created_at": created_at,
-            }
-        )
-        delivery_rows.extend(
-            {
-                "id": new_id("dlv"),
-                "account_id": account_id,
-                "event_id": event_id,
-                "endpoint_id": endpoint_id,
-                "status": DeliveryStatus.PENDING.value,
-                "attempt_count": 0,
-                "next_attempt_at": created_at,
-                "created_at": created_at,
-                "updated_at": created_at,
-            }
-            for endpoint_id in subscribed[account_id]
-        )
-    await session.execute(insert(cast(Table, Event.__table__)), event_rows)
-    if delivery_rows:
-        await session.execute(insert(cast(Table, WebhookDelivery.__table__)), delivery_rows)
-    await notify_workers(session)
