@@ -52,8 +52,3 @@ async def list_contacts(
 ) -> tuple[list[Contact], str | None]:
     stmt = select(Contact).where(Contact.interview_id == interview.id)
     return await paginate(session, stmt, page, sort=Contact.created_at, tiebreak=Contact.id)
-
-
-async def all_contacts(session: AsyncSession, interview_id: str) -> list[Contact]:
-    stmt = select(Contact).where(Contact.interview_id == interview_id).order_by(Contact.created_at)
-    return list((await session.scalars(stmt)).all())

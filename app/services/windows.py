@@ -125,17 +125,20 @@ async def reschedule(session: AsyncSession, interview: Interview, settings: Poli
 async def reschedule_account(session: AsyncSession, account: Account) -> None:
     """After a policy change: every pending window of the account follows the new delays."""
     settings = policy_settings(account)
-    interviews = await session.scalars(
-        select(Interview)
-        .join(FollowupWindow, FollowupWindow.interview_id == Interview.id)
+    rows = await session.execute(
+        select(FollowupWindow, Interview)
+        .join(Interview, Interview.id == FollowupWindow.interview_id)
         .where(
-            Interview.account_id == account.id,
+            FollowupWindow.account_id == account.id,
             FollowupWindow.state == WindowState.PENDING.value,
         )
-        .distinct()
     )
-    for interview in interviews.all():
-        await reschedule(session, interview, settings)
+    opening: dict[str, dict[WindowKind, datetime]] = {}
+    for window, interview in rows.tuples():
+        if interview.id not in opening:
+            opening[interview.id] = all_opening_times(_times(interview, settings))
+        window.opens_at = opening[interview.id][WindowKind(window.kind)]
+    await session.flush()
 
 
 async def apply_decision(session: AsyncSession, interview: Interview) -> None:

@@ -117,3 +117,18 @@ async def test_delay_change_moves_windows_that_have_not_opened(api: httpx.AsyncC
     opened = {w["kind"]: w["opens_at"] for w in after["windows"]}
     assert opened["thank_you"] == "2099-01-03T11:00:00Z"
     assert opened["check_in"] == "2099-01-08T11:00:00Z"
+
+
+async def test_delay_change_leaves_windows_that_are_no_longer_pending(
+    api: httpx.AsyncClient,
+) -> None:
+    decided = await create_interview(api, starts_at="2099-01-01T10:00:00Z")
+    url = f"/v1/interviews/{decided['id']}"
+    await api.patch(url, json={"decision": "withdrawn"})
+    pending = await create_interview(api, starts_at="2099-01-01T10:00:00Z")
+    await api.put("/v1/policy", json=_with(["thank_you_delay"], "PT48H"))
+    cancelled = {w["kind"]: w for w in (await api.get(url)).json()["windows"]}
+    assert cancelled["thank_you"]["state"] == "cancelled"
+    assert cancelled["thank_you"]["opens_at"] == "2099-01-02T11:00:00Z"
+    moved = (await api.get(f"/v1/interviews/{pending['id']}")).json()["windows"]
+    assert {w["kind"]: w["opens_at"] for w in moved}["thank_you"] == "2099-01-03T11:00:00Z"
