@@ -10,6 +10,8 @@ class AppError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal server error"
+    keeps_changes: ClassVar[bool] = False
+    """True when the request's transaction commits even though the request failed."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -54,9 +56,13 @@ class InputError(AppError):
 
 
 class PolicyViolationError(AppError):
+    """A refused contact attempt. Its `contact_attempt.rejected` event is the change the
+    refusal records, so the transaction commits (contract section 5)."""
+
     status = 422
     slug = "policy-violation"
     title = "Policy violation"
+    keeps_changes = True
 
     def __init__(self, detail: str, findings: list[dict[str, Any]]) -> None:
         super().__init__(detail)

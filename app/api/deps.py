@@ -1,43 +1,79 @@
-"""Request dependencies: the transaction-owning session, the caller's account, paging."""
+"""Request dependencies: the clock, the transaction-owning session, the caller (an
+account or the operator), paging, and the DNS resolver for webhook URL checks.
+
+Tests replace any of them with `app.dependency_overrides` (freeze `get_now`, swap
+`get_resolver`), never by poking `app.state`.
+"""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.schemas.common import Cursor, Limit
+from app.clock import utcnow
 from app.db.models import Account, Interview
-from app.errors import UnauthorizedError
+from app.db.session import NOW
+from app.errors import AppError, NotFoundError, UnauthorizedError
+from app.schemas.common import Cursor, Limit
 from app.services import accounts as account_service
 from app.services import interviews as interview_service
 from app.services.pagination import PageRequest
 from app.settings import Settings
+from app.webhooks.ssrf import Resolver
 
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="An opaque id.")]
 """A resource id in a path: bounded like every other input."""
 
 
-def get_settings(request: Request) -> Settings:
+def get_now() -> datetime:
+    """The request's one reading of the clock; every timestamp it writes comes from it."""
+    return utcnow()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error."""
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit on success, roll back on any error, except
+    an error that records a change itself (`AppError.keeps_changes`): that commits."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with factory() as session, session.begin():
-        yield session
+    async with factory() as session:
+        session.info[NOW] = now
+        transaction = await session.begin()
+        try:
+            yield session
+        except AppError as exc:
+            if exc.keeps_changes:
+                await transaction.commit()
+            else:
+                await transaction.rollback()
+            raise
+        except BaseException:
+            await transaction.rollback()
+            raise
+        else:
+            await transaction.commit()
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 # "function" scope: commit before the response is sent, not after.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An account API key.")
+_admin_bearer = HTTPBearer(auto_error=False, description="The FOLLOWUP_ADMIN_TOKEN.")
 
 
 async def get_account(
@@ -50,6 +86,20 @@ async def get_account(
 
 
 AccountDep = Annotated[Account, Depends(get_account)]
+
+
+def require_admin(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)],
+) -> None:
+    """The operator's token, or 404: without it the admin routes look absent."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    given = credentials.credentials if credentials else ""
+    if not token or not hmac.compare_digest(token.encode(), given.encode()):
+        raise NotFoundError("Not found.")
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
 
 
 async def get_interview(
@@ -68,3 +118,11 @@ def get_page(
 
 
 PageDep = Annotated[PageRequest, Depends(get_page)]
+
+
+def get_resolver() -> Resolver | None:
+    """The DNS resolver for webhook URL checks: None means the system's."""
+    return None
+
+
+ResolverDep = Annotated[Resolver | None, Depends(get_resolver)]

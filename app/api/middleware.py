@@ -11,7 +11,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import app_error_response, problem_response
-from app.errors import AppError, UnauthorizedError
+from app.clock import utcnow
+from app.errors import AppError, PayloadTooLargeError, UnauthorizedError
 from app.services import accounts as account_service
 from app.services import idempotency
 
@@ -94,11 +95,8 @@ class BodyLimitMiddleware:
         too_large = length is not None and length.isdigit() and int(length) > self.limit
         body = None if too_large else await _read_body(receive, self.limit)
         if body is None:
-            response = problem_response(
-                413,
-                "payload-too-large",
-                "Payload too large",
-                f"Request bodies are limited to {self.limit} bytes.",
+            response = app_error_response(
+                PayloadTooLargeError(f"Request bodies are limited to {self.limit} bytes.")
             )
             await response(scope, receive, send)
             return
@@ -141,7 +139,7 @@ class IdempotencyMiddleware:
         )
         try:
             async with factory() as session, session.begin():
-                stored = await idempotency.begin(session, owner, key, fingerprint)
+                stored = await idempotency.begin(session, owner, key, fingerprint, utcnow())
         except AppError as exc:
             await app_error_response(exc)(scope, receive, send)
             return

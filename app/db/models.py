@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, TimestampMixin, new_id, utcnow
+from app.db.base import Base, TimestampMixin, new_id
 
 
 class Account(TimestampMixin, Base):
@@ -30,7 +30,7 @@ class ApiKey(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
 
@@ -106,7 +106,7 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None]
     response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     response_body: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ContactAttempt(Base):
@@ -132,7 +132,7 @@ class ContactAttempt(Base):
     body: Mapped[str | None] = mapped_column(Text)
     verdict: Mapped[str] = mapped_column(String(10))
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
 
 class Event(Base):
@@ -149,7 +149,7 @@ class Event(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
 
 class FollowupWindow(Base):
@@ -174,8 +174,8 @@ class FollowupWindow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     opens_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(20), default="pending")
-    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state_changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
 
 
 class WebhookEndpoint(TimestampMixin, Base):
@@ -220,7 +220,7 @@ class WebhookDelivery(TimestampMixin, Base):
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempt_count: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     """Lease: a worker owns the delivery until then; after it, another may take over."""
     lease_token: Mapped[str | None] = mapped_column(String(40))

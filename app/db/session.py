@@ -1,7 +1,13 @@
-"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout."""
+"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout.
+
+Rows are stamped (`created_at`, `updated_at`) at flush with the session's clock
+reading, `session.info[NOW]`: the request's one `now`, or the worker step's. A session
+that was given none reads the clock at flush.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +18,31 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, UOWTransaction
+
+from app.clock import utcnow
+from app.db.base import TimestampMixin
+
+NOW = "followup.now"
+"""`session.info` key: the instant this unit of work happens at."""
+
+
+def session_now(session: Session | AsyncSession) -> datetime:
+    now: datetime | None = session.info.get(NOW)
+    return now if now is not None else utcnow()
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    now = session_now(session)
+    for row in session.new:
+        if getattr(row, "created_at", False) is None:
+            row.created_at = now
+        if isinstance(row, TimestampMixin) and row.updated_at is None:
+            row.updated_at = now
+    for row in session.dirty:
+        if isinstance(row, TimestampMixin) and session.is_modified(row):
+            row.updated_at = now
 
 
 def is_sqlite(url: str) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
 from app.db.models import Account, ApiKey
 from app.errors import NotFoundError, UnauthorizedError
 from app.services.pagination import PageRequest, paginate
@@ -64,7 +64,7 @@ async def list_keys(
     return await paginate(session, stmt, page, sort=ApiKey.created_at, tiebreak=ApiKey.id)
 
 
-async def revoke_key(session: AsyncSession, account_id: str, key_id: str) -> None:
+async def revoke_key(session: AsyncSession, account_id: str, key_id: str, now: datetime) -> None:
     key = await session.scalar(
         select(ApiKey).where(
             ApiKey.id == key_id, ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None)
@@ -72,5 +72,5 @@ async def revoke_key(session: AsyncSession, account_id: str, key_id: str) -> Non
     )
     if key is None:
         raise NotFoundError("No such API key.")
-    key.revoked_at = utcnow()
+    key.revoked_at = now
     await session.flush()

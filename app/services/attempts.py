@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,59 +15,46 @@ from app.enums import (
     Direction,
     EventType,
     Platform,
-    Purpose,
+    Severity,
     Verdict,
 )
-from app.errors import InputError, NotFoundError
+from app.errors import InputError, NotFoundError, PolicyViolationError
 from app.policy import (
     AttemptFacts,
     ContactFacts,
     Evaluation,
-    Finding,
     InterviewFacts,
     PolicyContext,
     evaluate,
 )
+from app.schemas.attempts import (
+    AttemptCreate,
+    AttemptRead,
+    EvaluationRead,
+    FindingRead,
+    RefusedAttempt,
+)
+from app.schemas.events import AttemptEventData, AttemptRejectedData
 from app.services import windows as window_service
 from app.services.events import record_event
 from app.services.pagination import PageRequest, paginate
 from app.services.policy_settings import policy_settings
-from app.services.views import attempt_view, format_utc
 from app.targets import target_of
-from app.windows import schedule
+from app.windows.schedule import StoredAttempt
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What recording produced: the stored attempt, or None when the policy refused it."""
-
-    evaluation: Evaluation
-    attempt: ContactAttempt | None
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    return {**finding.to_dict(), "details": finding.details}
-
-
-def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
-    return {
-        "verdict": evaluation.verdict.value,
-        "findings": [finding_json(f) for f in evaluation.findings],
-    }
-
-
-def _facts(fields: Mapping[str, Any], occurred_at: datetime) -> AttemptFacts:
+def _facts(fields: AttemptCreate, occurred_at: datetime) -> AttemptFacts:
     return AttemptFacts(
-        channel=Channel(fields["channel"]),
-        direction=Direction(fields.get("direction") or Direction.OUTBOUND),
+        channel=fields.channel,
+        direction=fields.direction,
         occurred_at=occurred_at,
-        contact_id=fields.get("contact_id"),
-        platform=Platform(fields["platform"]) if fields.get("platform") else None,
-        purpose=Purpose(fields["purpose"]) if fields.get("purpose") else None,
-        subject=fields.get("subject"),
-        body=fields.get("body"),
+        contact_id=fields.contact_id,
+        platform=fields.platform,
+        purpose=fields.purpose,
+        subject=fields.subject,
+        body=fields.body,
     )
 
 
@@ -125,9 +109,8 @@ async def _context(
     )
 
 
-def _check_contact(fields: Mapping[str, Any], contacts: Mapping[str, Contact]) -> None:
-    contact_id = fields.get("contact_id")
-    if contact_id is not None and contact_id not in contacts:
+def _check_contact(fields: AttemptCreate, contacts: dict[str, Contact]) -> None:
+    if fields.contact_id is not None and fields.contact_id not in contacts:
         raise InputError("contact_id is not a contact of this interview.", ["body", "contact_id"])
 
 
@@ -135,47 +118,40 @@ async def evaluate_attempt(
     session: AsyncSession,
     account: Account,
     interview: Interview,
-    fields: Mapping[str, Any],
+    fields: AttemptCreate,
     now: datetime,
-) -> Evaluation:
+) -> EvaluationRead:
     """Evaluate a planned or past attempt; stores nothing and emits nothing."""
     contacts = await _contacts(session, interview)
     _check_contact(fields, contacts)
-    occurred_at = fields.get("occurred_at") or now
     context = await _context(session, account, interview, contacts)
-    return evaluate(_facts(fields, occurred_at), context)
+    return EvaluationRead.model_validate(
+        evaluate(_facts(fields, fields.occurred_at or now), context)
+    )
 
 
-def _request_view(
-    interview: Interview, fields: Mapping[str, Any], occurred_at: datetime
-) -> dict[str, Any]:
-    """The refused request, as the rejection event carries it."""
-    return {
-        "interview_id": interview.id,
-        "contact_id": fields.get("contact_id"),
-        "channel": str(fields["channel"]),
-        "direction": str(fields.get("direction") or Direction.OUTBOUND),
-        "platform": fields.get("platform") and str(fields["platform"]),
-        "purpose": fields.get("purpose") and str(fields["purpose"]),
-        "occurred_at": format_utc(occurred_at),
-        "subject": fields.get("subject"),
-        "body": fields.get("body"),
-    }
+def _violation(evaluation: Evaluation, findings: list[FindingRead]) -> PolicyViolationError:
+    blocking = [f.rule for f in evaluation.findings if f.severity is Severity.BLOCK]
+    return PolicyViolationError(
+        f"The attempt was refused by: {', '.join(blocking)}. Nothing was stored.",
+        [finding.model_dump(mode="json") for finding in findings],
+    )
 
 
 async def record_attempt(
     session: AsyncSession,
     account: Account,
     interview: Interview,
-    fields: Mapping[str, Any],
+    fields: AttemptCreate,
     now: datetime,
-) -> Outcome:
+) -> AttemptRead:
     """Evaluate and, unless a finding blocks it, store the attempt.
 
-    Either way the outcome's event is written in this transaction: a refusal is a change
-    too (`contact_attempt.rejected`), so the caller commits it before answering 422.
+    Either way the outcome's event is written in this transaction. A refusal raises
+    `PolicyViolationError`, which keeps the transaction's changes: the refusal is a
+    change too (`contact_attempt.rejected`).
     """
-    occurred_at: datetime = fields.get("occurred_at") or now
+    occurred_at = fields.occurred_at or now
     if occurred_at > now + FUTURE_TOLERANCE:
         raise InputError(
             "occurred_at is more than 5 minutes in the future; use evaluate for planned attempts.",
@@ -186,19 +162,19 @@ async def record_attempt(
     context = await _context(session, account, interview, contacts)
     facts = _facts(fields, occurred_at)
     evaluation = evaluate(facts, context)
-    verdict_data = evaluation_json(evaluation)
+    findings = [FindingRead.model_validate(finding) for finding in evaluation.findings]
     if evaluation.verdict is Verdict.REJECTED:
-        await record_event(
-            session,
-            account.id,
-            EventType.CONTACT_ATTEMPT_REJECTED,
-            {
-                "attempt": _request_view(interview, fields, occurred_at),
-                "interview_id": interview.id,
-                **verdict_data,
-            },
+        refused = RefusedAttempt.model_validate(
+            {**fields.model_dump(), "interview_id": interview.id, "occurred_at": occurred_at}
         )
-        return Outcome(evaluation=evaluation, attempt=None)
+        rejected = AttemptRejectedData(
+            attempt=refused,
+            interview_id=interview.id,
+            verdict=evaluation.verdict,
+            findings=findings,
+        )
+        await record_event(session, account.id, EventType.CONTACT_ATTEMPT_REJECTED, rejected, now)
+        raise _violation(evaluation, findings)
 
     attempt = ContactAttempt(
         account_id=account.id,
@@ -212,7 +188,7 @@ async def record_attempt(
         subject=facts.subject,
         body=facts.body,
         verdict=evaluation.verdict.value,
-        findings=verdict_data["findings"],
+        findings=[finding.model_dump(mode="json") for finding in findings],
         created_at=now,
     )
     session.add(attempt)
@@ -223,18 +199,22 @@ async def record_attempt(
     await window_service.apply_attempt(
         session,
         interview,
-        schedule.AttemptFacts(
+        StoredAttempt(
             channel=facts.channel,
             direction=facts.direction,
             occurred_at=occurred_at,
             target=target_of(facts.channel, role),
         ),
+        now,
     )
-    payload = {"attempt": attempt_view(attempt), "interview_id": interview.id, **verdict_data}
-    await record_event(session, account.id, EventType.CONTACT_ATTEMPT_RECORDED, payload)
+    read = AttemptRead.model_validate(attempt)
+    data = AttemptEventData(
+        attempt=read, interview_id=interview.id, verdict=evaluation.verdict, findings=findings
+    )
+    await record_event(session, account.id, EventType.CONTACT_ATTEMPT_RECORDED, data, now)
     if evaluation.verdict is Verdict.FLAGGED:
-        await record_event(session, account.id, EventType.CONTACT_ATTEMPT_FLAGGED, payload)
-    return Outcome(evaluation=evaluation, attempt=attempt)
+        await record_event(session, account.id, EventType.CONTACT_ATTEMPT_FLAGGED, data, now)
+    return read
 
 
 async def get_attempt(

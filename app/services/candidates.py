@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Candidate
 from app.errors import ConflictError, NotFoundError
+from app.schemas.candidates import CandidateCreate, CandidateUpdate
 from app.services.pagination import PageRequest, paginate
 
 
@@ -48,19 +46,20 @@ async def _flush_unique(session: AsyncSession, external_id: str | None) -> None:
 
 
 async def create_candidate(
-    session: AsyncSession, account_id: str, fields: Mapping[str, Any]
+    session: AsyncSession, account_id: str, fields: CandidateCreate
 ) -> Candidate:
-    await _ensure_external_id_free(session, account_id, fields.get("external_id"))
-    candidate = Candidate(account_id=account_id, **fields)
+    await _ensure_external_id_free(session, account_id, fields.external_id)
+    candidate = Candidate(account_id=account_id, **fields.model_dump())
     session.add(candidate)
     await _flush_unique(session, candidate.external_id)
     return candidate
 
 
 async def update_candidate(
-    session: AsyncSession, account_id: str, candidate_id: str, changes: Mapping[str, Any]
+    session: AsyncSession, account_id: str, candidate_id: str, patch: CandidateUpdate
 ) -> Candidate:
     candidate = await get_candidate(session, account_id, candidate_id)
+    changes = patch.model_dump(exclude_unset=True)
     if "external_id" in changes:
         await _ensure_external_id_free(session, account_id, changes["external_id"], candidate.id)
     for name, value in changes.items():

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Contact, Interview
 from app.errors import NotFoundError
+from app.schemas.contacts import ContactCreate, ContactUpdate
 from app.services.pagination import PageRequest, paginate
 
 
@@ -23,19 +21,21 @@ async def get_contact(session: AsyncSession, interview: Interview, contact_id: s
 
 
 async def create_contact(
-    session: AsyncSession, interview: Interview, fields: Mapping[str, Any]
+    session: AsyncSession, interview: Interview, fields: ContactCreate
 ) -> Contact:
-    contact = Contact(account_id=interview.account_id, interview_id=interview.id, **fields)
+    contact = Contact(
+        account_id=interview.account_id, interview_id=interview.id, **fields.model_dump()
+    )
     session.add(contact)
     await session.flush()
     return contact
 
 
 async def update_contact(
-    session: AsyncSession, interview: Interview, contact_id: str, changes: Mapping[str, Any]
+    session: AsyncSession, interview: Interview, contact_id: str, patch: ContactUpdate
 ) -> Contact:
     contact = await get_contact(session, interview, contact_id)
-    for name, value in changes.items():
+    for name, value in patch.model_dump(exclude_unset=True).items():
         setattr(contact, name, value)
     await session.flush()
     return contact

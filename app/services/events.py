@@ -1,29 +1,52 @@
-"""The event outbox: one row per change, written in the caller's transaction."""
+"""The event outbox: one row per change, written in the caller's transaction, and the
+retention that prunes old events with their deliveries."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from pydantic import BaseModel
+from sqlalchemy import Table, delete, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import new_id, utcnow
-from app.db.models import Event
+from app.db.base import new_id
+from app.db.models import Event, WebhookDelivery, WebhookEndpoint
 from app.enums import EventType
 from app.errors import NotFoundError
+from app.schemas.events import EVENT_DATA, EventRead, envelope
+from app.services.endpoints import StoredEvent, fan_out, notify_workers
 from app.services.pagination import PageRequest, paginate
-from app.services.views import format_utc
-from app.services.webhooks import StoredEvent, fan_out, notify_workers
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    account_id: str
+    type: EventType
+    data: BaseModel
+    """An instance of `EVENT_DATA[type]`: the one shape of that type's payload."""
+
+
+def _payload(new: NewEvent) -> dict[str, Any]:
+    expected = EVENT_DATA[new.type]
+    if not isinstance(new.data, expected):
+        raise TypeError(f"{new.type} carries {expected.__name__}, not {type(new.data).__name__}")
+    return new.data.model_dump(mode="json")
 
 
 async def record_event(
-    session: AsyncSession, account_id: str, event_type: EventType, data: dict[str, Any]
+    session: AsyncSession, account_id: str, event_type: EventType, data: BaseModel, now: datetime
 ) -> Event:
     """Store the event beside the change that causes it, with a pending delivery per
     subscribed webhook endpoint; the caller's commit publishes them all (the outbox)."""
-    event = Event(account_id=account_id, type=event_type.value, data=data)
+    event = Event(
+        account_id=account_id,
+        type=event_type.value,
+        data=_payload(NewEvent(account_id, event_type, data)),
+        created_at=now,
+    )
     session.add(event)
     await session.flush()
     await fan_out(session, [StoredEvent(event.id, account_id, event.type, event.created_at)])
@@ -31,30 +54,24 @@ async def record_event(
     return event
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    account_id: str
-    type: EventType
-    data: dict[str, Any]
-
-
-async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+async def record_events(session: AsyncSession, events: Sequence[NewEvent], now: datetime) -> None:
     """`record_event` for a batch (the scheduler's), inserted in bulk: same rows, same
     outbox guarantee, one endpoint lookup for the whole batch."""
     if not events:
         return
     stored: list[StoredEvent] = []
     rows: list[dict[str, Any]] = []
-    for new in events:
-        # Stamped one by one, so the events keep the batch's order by `created_at`.
-        event = StoredEvent(new_id("evt"), new.account_id, new.type.value, utcnow())
+    for index, new in enumerate(events):
+        # A microsecond apart, so the batch keeps its order by `created_at`.
+        created_at = now + timedelta(microseconds=index)
+        event = StoredEvent(new_id("evt"), new.account_id, new.type.value, created_at)
         stored.append(event)
         rows.append(
             {
                 "id": event.id,
                 "account_id": event.account_id,
                 "type": event.type,
-                "data": new.data,
+                "data": _payload(new),
                 "created_at": event.created_at,
             }
         )
@@ -63,14 +80,8 @@ async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> No
     await notify_workers(session)
 
 
-def envelope(event: Event) -> dict[str, Any]:
-    """The webhook body and the `GET /v1/events/{id}` response."""
-    return {
-        "id": event.id,
-        "type": event.type,
-        "created_at": format_utc(event.created_at),
-        "data": event.data,
-    }
+def event_read(event: Event) -> EventRead:
+    return EventRead.model_validate(envelope(event.id, event.type, event.created_at, event.data))
 
 
 async def get_event(session: AsyncSession, account_id: str, event_id: str) -> Event:
@@ -89,3 +100,32 @@ async def list_events(
     if event_type is not None:
         stmt = stmt.where(Event.type == event_type.value)
     return await paginate(session, stmt, page, sort=Event.created_at, tiebreak=Event.id)
+
+
+async def prune_history(session: AsyncSession, cutoff: datetime, batch: int) -> int:
+    """Delete up to `batch` events older than `cutoff`, with their deliveries and attempts.
+
+    An event still being retried for an enabled endpoint is kept until its delivery ends;
+    pending deliveries to disabled endpoints are dropped with their old event.
+    """
+    retrying = exists().where(
+        WebhookDelivery.event_id == Event.id,
+        WebhookDelivery.status == literal_column("'pending'"),
+        WebhookEndpoint.id == WebhookDelivery.endpoint_id,
+        WebhookEndpoint.enabled.is_(True),
+    )
+    ids = (
+        await session.scalars(
+            select(Event.id)
+            .where(Event.created_at < cutoff, ~retrying)
+            .order_by(Event.created_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True, of=Event)
+        )
+    ).all()
+    if not ids:
+        return 0
+    await session.execute(
+        delete(Event).where(Event.id.in_(ids)), execution_options={"synchronize_session": False}
+    )
+    return len(ids)

@@ -10,7 +10,6 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
 from app.db.models import IdempotencyRecord
 from app.errors import ConflictError, IdempotencyKeyReuseError
 
@@ -36,7 +35,7 @@ class StoredResponse:
 
 
 async def begin(
-    session: AsyncSession, scope: str, key: str, fingerprint: str
+    session: AsyncSession, scope: str, key: str, fingerprint: str, now: datetime
 ) -> StoredResponse | None:
     """Claim the key (None: go ahead) or return the stored response to replay.
 
@@ -44,7 +43,6 @@ async def begin(
     was used for a different request.
     """
     record = await session.get(IdempotencyRecord, (scope, key))
-    now = utcnow()
     if record is not None and (
         record.created_at < now - KEY_TTL
         or (record.status_code is None and record.created_at < now - STALE_CLAIM)
@@ -53,7 +51,9 @@ async def begin(
         await session.flush()
         record = None
     if record is None:
-        session.add(IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint))
+        session.add(
+            IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
+        )
         try:
             await session.flush()
         except IntegrityError as exc:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
 from app.db.models import Account, Candidate, Interview
 from app.enums import Decision, EventType
 from app.errors import InputError, NotFoundError
+from app.schemas.events import InterviewEventData
+from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
 from app.services.events import record_event
 from app.services.pagination import PageRequest, paginate
@@ -36,15 +35,20 @@ def _check_times(interview: Interview) -> None:
         raise InputError("ends_at must not be before starts_at.", ["body", "ends_at"])
 
 
-async def _emit(session: AsyncSession, interview: Interview, event_type: EventType) -> None:
-    view = await window_service.interview_with_windows(session, interview)
-    await record_event(session, interview.account_id, event_type, {"interview": view})
+async def _emit(
+    session: AsyncSession, interview: Interview, event_type: EventType, now: datetime
+) -> InterviewRead:
+    """Record the event; its payload is the interview as `GET` shows it, returned too."""
+    read = await window_service.interview_read(session, interview)
+    data = InterviewEventData(interview=read)
+    await record_event(session, interview.account_id, event_type, data, now)
+    return read
 
 
 async def create_interview(
-    session: AsyncSession, account: Account, fields: Mapping[str, Any]
-) -> Interview:
-    values = dict(fields)
+    session: AsyncSession, account: Account, fields: InterviewCreate, now: datetime
+) -> InterviewRead:
+    values = fields.model_dump()
     candidate = await session.scalar(
         select(Candidate).where(
             Candidate.id == values["candidate_id"], Candidate.account_id == account.id
@@ -60,20 +64,24 @@ async def create_interview(
     _check_times(interview)
     session.add(interview)
     await session.flush()
-    await window_service.create_windows(session, interview, policy_settings(account))
-    await _emit(session, interview, EventType.INTERVIEW_CREATED)
-    return interview
+    await window_service.create_windows(session, interview, policy_settings(account), now)
+    return await _emit(session, interview, EventType.INTERVIEW_CREATED, now)
 
 
 async def update_interview(
-    session: AsyncSession, account: Account, interview_id: str, changes: Mapping[str, Any]
-) -> Interview:
+    session: AsyncSession,
+    account: Account,
+    interview_id: str,
+    patch: InterviewUpdate,
+    now: datetime,
+) -> InterviewRead:
     """Apply a PATCH and emit `interview.updated` / `interview.decided` for what changed.
 
     Changing `decision` stamps `decided_at` (cleared on a return to pending) and cancels
     windows that have not opened; moving `ends_at` or `decision_expected_at` reschedules them.
     """
     interview = await get_interview(session, account.id, interview_id)
+    changes = patch.model_dump(exclude_unset=True)
     changed = {
         name
         for name, value in changes.items()
@@ -86,19 +94,19 @@ async def update_interview(
     decided = decision is not None and decision != interview.decision
     if decision is not None and decided:
         interview.decision = decision
-        interview.decided_at = None if decision == Decision.PENDING else utcnow()
+        interview.decided_at = None if decision == Decision.PENDING else now
     if changed or decided:
-        interview.updated_at = utcnow()
+        interview.updated_at = now
     await session.flush()
     if changed & SCHEDULE_FIELDS:
         await window_service.reschedule(session, interview, policy_settings(account))
     if decided:
-        await window_service.apply_decision(session, interview)
+        await window_service.apply_decision(session, interview, now)
     if changed:
-        await _emit(session, interview, EventType.INTERVIEW_UPDATED)
+        await _emit(session, interview, EventType.INTERVIEW_UPDATED, now)
     if decided:
-        await _emit(session, interview, EventType.INTERVIEW_DECIDED)
-    return interview
+        await _emit(session, interview, EventType.INTERVIEW_DECIDED, now)
+    return await window_service.interview_read(session, interview)
 
 
 async def delete_interview(session: AsyncSession, account_id: str, interview_id: str) -> None:
@@ -115,7 +123,8 @@ async def list_interviews(
     candidate_id: str | None = None,
     decision: Decision | None = None,
     external_id: str | None = None,
-) -> tuple[list[Interview], str | None]:
+) -> tuple[list[InterviewRead], str | None]:
+    """A page of interviews, each with its windows (two queries whatever the page size)."""
     stmt = select(Interview).where(Interview.account_id == account_id)
     if candidate_id is not None:
         stmt = stmt.where(Interview.candidate_id == candidate_id)
@@ -123,4 +132,8 @@ async def list_interviews(
         stmt = stmt.where(Interview.decision == decision.value)
     if external_id is not None:
         stmt = stmt.where(Interview.external_id == external_id)
-    return await paginate(session, stmt, page, sort=Interview.created_at, tiebreak=Interview.id)
+    rows, cursor = await paginate(
+        session, stmt, page, sort=Interview.created_at, tiebreak=Interview.id
+    )
+    windows = await window_service.windows_by_interview(session, (row.id for row in rows))
+    return [InterviewRead.of(row, windows.get(row.id, [])) for row in rows], cursor

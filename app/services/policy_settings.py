@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Account
 from app.policy import DEFAULT_POLICY_DOCUMENT, PolicySettings, settings_from_document
+from app.services.windows import reschedule_account
 
 
 def policy_document(account: Account) -> dict[str, Any]:
@@ -22,8 +23,9 @@ def policy_settings(account: Account) -> PolicySettings:
 async def replace_policy(
     session: AsyncSession, account: Account, document: dict[str, Any]
 ) -> PolicySettings:
-    """Store a validated document; the caller recomputes windows that have not opened."""
+    """Store a validated document; windows that have not opened follow the new delays."""
     settings = settings_from_document(document)
     account.policy = document
     await session.flush()
+    await reschedule_account(session, account, settings)
     return settings

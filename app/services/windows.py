@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import utcnow
 from app.db.models import (
     Account,
     Contact,
@@ -20,13 +18,14 @@ from app.db.models import (
 )
 from app.enums import Decision, EventType, WindowKind, WindowState
 from app.policy import PolicySettings
+from app.schemas.contacts import ContactRead
+from app.schemas.events import WindowOpenedData
+from app.schemas.interviews import InterviewRead, WindowRead
 from app.services.events import NewEvent, record_events
 from app.services.pagination import PageRequest, paginate
-from app.services.policy_settings import policy_settings
-from app.services.views import contact_view, format_utc, interview_view
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
-    AttemptFacts,
+    StoredAttempt,
     WindowTimes,
     WindowView,
     all_opening_times,
@@ -35,17 +34,6 @@ from app.windows.schedule import (
 )
 
 KIND_ORDER = {kind: index for index, kind in enumerate(WindowKind)}
-
-
-def window_view(window: FollowupWindow) -> dict[str, Any]:
-    return {
-        "id": window.id,
-        "interview_id": window.interview_id,
-        "kind": window.kind,
-        "opens_at": format_utc(window.opens_at),
-        "state": window.state,
-        "state_changed_at": format_utc(window.state_changed_at),
-    }
 
 
 def _times(interview: Interview, settings: PolicySettings) -> WindowTimes:
@@ -87,15 +75,14 @@ async def windows_by_interview(
     return {interview_id: _in_order(windows) for interview_id, windows in grouped.items()}
 
 
-async def interview_with_windows(session: AsyncSession, interview: Interview) -> dict[str, Any]:
-    windows = await windows_of(session, interview.id)
-    return interview_view(interview, [window_view(w) for w in windows])
+async def interview_read(session: AsyncSession, interview: Interview) -> InterviewRead:
+    """The interview as `GET /v1/interviews/{id}` shows it: with its windows."""
+    return InterviewRead.of(interview, await windows_of(session, interview.id))
 
 
 async def create_windows(
-    session: AsyncSession, interview: Interview, settings: PolicySettings
+    session: AsyncSession, interview: Interview, settings: PolicySettings, now: datetime
 ) -> list[FollowupWindow]:
-    now = utcnow()
     windows = [
         FollowupWindow(
             account_id=interview.account_id,
@@ -122,9 +109,10 @@ async def reschedule(session: AsyncSession, interview: Interview, settings: Poli
     await session.flush()
 
 
-async def reschedule_account(session: AsyncSession, account: Account) -> None:
+async def reschedule_account(
+    session: AsyncSession, account: Account, settings: PolicySettings
+) -> None:
     """After a policy change: every pending window of the account follows the new delays."""
-    settings = policy_settings(account)
     rows = await session.execute(
         select(FollowupWindow, Interview)
         .join(Interview, Interview.id == FollowupWindow.interview_id)
@@ -141,8 +129,7 @@ async def reschedule_account(session: AsyncSession, account: Account) -> None:
     await session.flush()
 
 
-async def apply_decision(session: AsyncSession, interview: Interview) -> None:
-    now = utcnow()
+async def apply_decision(session: AsyncSession, interview: Interview, now: datetime) -> None:
     for window in await windows_of(session, interview.id):
         view = WindowView(WindowKind(window.kind), WindowState(window.state), window.opens_at)
         new_state = transition_for_decision(view, Decision(interview.decision))
@@ -151,9 +138,10 @@ async def apply_decision(session: AsyncSession, interview: Interview) -> None:
     await session.flush()
 
 
-async def apply_attempt(session: AsyncSession, interview: Interview, attempt: AttemptFacts) -> None:
+async def apply_attempt(
+    session: AsyncSession, interview: Interview, attempt: StoredAttempt, now: datetime
+) -> None:
     """A stored attempt may complete windows, or (inbound) cancel the check-in."""
-    now = utcnow()
     for window in await windows_of(session, interview.id):
         view = WindowView(WindowKind(window.kind), WindowState(window.state), window.opens_at)
         new_state = transition_for_attempt(view, attempt, interview.ends_at)
@@ -241,17 +229,17 @@ async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 50
             NewEvent(
                 window.account_id,
                 EventType.WINDOW_OPENED,
-                {
-                    "window": window_view(window),
-                    "interview": interview_view(
-                        interviews[window.interview_id],
-                        [window_view(w) for w in siblings[window.interview_id]],
+                WindowOpenedData(
+                    window=WindowRead.model_validate(window),
+                    interview=InterviewRead.of(
+                        interviews[window.interview_id], siblings[window.interview_id]
                     ),
-                    "contacts": [contact_view(c) for c in contacts[window.interview_id]],
-                    "suggested_action": SUGGESTED_ACTIONS[WindowKind(window.kind)],
-                },
+                    contacts=[ContactRead.model_validate(c) for c in contacts[window.interview_id]],
+                    suggested_action=SUGGESTED_ACTIONS[WindowKind(window.kind)],
+                ),
             )
             for window in due
         ],
+        now,
     )
     return len(due)

@@ -394,13 +394,20 @@ async def send_pinned(
     target: ResolvedTarget,
     headers: Mapping[str, str],
     content: bytes,
-    address: IPAddress | None = None,
 ) -> httpx.Response:
-    """Send a pinned request; redirects are never followed, whatever the client's setting.
+    """Send a pinned request, trying each checked address until one connects.
 
-    A redirect would lead to a URL nobody checked, so the 3xx itself is the response.
+    Redirects are never followed, whatever the client's setting: a redirect would lead
+    to a URL nobody checked, so the 3xx itself is the response. The response is
+    streamed: the caller reads what it needs and closes it.
     """
-    request = build_pinned_request(
-        client, method, url, target=target, headers=headers, content=content, address=address
-    )
-    return await client.send(request, follow_redirects=False)
+    for index, address in enumerate(target.addresses):
+        request = build_pinned_request(
+            client, method, url, target=target, headers=headers, content=content, address=address
+        )
+        try:
+            return await client.send(request, stream=True, follow_redirects=False)
+        except httpx.ConnectError:
+            if index + 1 == len(target.addresses):
+                raise
+    raise UnsafeURLError("no address to connect to")

@@ -50,7 +50,7 @@ class WindowView:
 
 
 @dataclass(frozen=True)
-class AttemptFacts:
+class StoredAttempt:
     """What a stored attempt contributes to window transitions."""
 
     channel: Channel
@@ -65,7 +65,7 @@ def is_live(state: WindowState) -> bool:
 
 
 def transition_for_attempt(
-    window: WindowView, attempt: AttemptFacts, interview_ends_at: datetime
+    window: WindowView, attempt: StoredAttempt, interview_ends_at: datetime
 ) -> WindowState | None:
     """The state a stored attempt moves the window to, or None if it leaves it alone."""
     if not is_live(window.state):

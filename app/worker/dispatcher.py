@@ -20,19 +20,17 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
-from app.services.deliveries import (
-    AttemptResult,
-    Outcome,
+from app.clock import utcnow
+from app.services.leases import (
+    DeliveryOutcome,
     WorkItem,
-    attempt_timeout,
     claim_due,
     lease_for,
     record_results,
     release,
-    send_one,
 )
 from app.settings import Settings
+from app.webhooks.sender import AttemptResult, attempt_timeout, send_one
 from app.webhooks.ssrf import Resolver
 
 logger = logging.getLogger(__name__)
@@ -63,14 +61,14 @@ class ResultWriter:
         self.sessionmaker = sessionmaker
         self._rng = rng
         self._queue: asyncio.Queue[
-            tuple[WorkItem, AttemptResult, asyncio.Future[Outcome | None]]
+            tuple[WorkItem, AttemptResult, asyncio.Future[DeliveryOutcome | None]]
         ] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def record(self, item: WorkItem, result: AttemptResult) -> Outcome | None:
+    async def record(self, item: WorkItem, result: AttemptResult) -> DeliveryOutcome | None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="result writer")
-        outcome: asyncio.Future[Outcome | None] = asyncio.get_running_loop().create_future()
+        outcome: asyncio.Future[DeliveryOutcome | None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, result, outcome))
         return await outcome
 
@@ -186,12 +184,21 @@ class Dispatcher:
 
     async def _deliver(self, item: WorkItem) -> None:
         try:
-            deadline = item.locked_until - timedelta(seconds=attempt_timeout(self.settings))
-            if not self._accepting or utcnow() > deadline - START_MARGIN:
+            timeout = attempt_timeout(self.settings.webhook_timeout)
+            deadline = item.locked_until - timedelta(seconds=timeout)
+            now = utcnow()
+            if not self._accepting or now > deadline - START_MARGIN:
                 async with self.sessionmaker() as session, session.begin():
                     await release(session, [item])
                 return
-            result = await send_one(self.client, item, self.settings, resolver=self.resolver)
+            result = await send_one(
+                self.client,
+                item.message,
+                now,
+                timeout=timeout,
+                allow_private=self.settings.webhook_allow_private,
+                resolver=self.resolver,
+            )
             outcome = await self._writer.record(item, result)
             if outcome is not None and outcome.next_attempt_at is not None and self._wake:
                 self._wake()

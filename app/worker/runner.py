@@ -1,7 +1,7 @@
 """The background worker's outer loop: it only schedules; each step is a service call.
 
 Steps: open due follow-up windows (`open_due_windows`), send due webhook deliveries (the
-`Dispatcher` around `claim_due` / `send_one` / `record_result`), and now and then prune
+`Dispatcher` around `claim_due` / `send_one` / `record_results`), and now and then prune
 old history (`prune_history`). Every step runs in its own short transactions, so any
 number of workers can share a PostgreSQL database and a killed one loses nothing.
 
@@ -23,10 +23,11 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.clock import utcnow
 from app.services import idempotency
-from app.services.deliveries import next_delivery_due, prune_history
-from app.services.webhooks import WAKEUP_CHANNEL
+from app.services.endpoints import WAKEUP_CHANNEL
+from app.services.events import prune_history
+from app.services.leases import next_delivery_due
 from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.ssrf import Resolver
@@ -154,11 +155,12 @@ class Worker:
         in small batches; True when caught up."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PRUNE_BUDGET
-        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        now = utcnow()
+        cutoff = now - timedelta(days=self.settings.retention_days)
         while not self._stopping.is_set() and loop.time() < deadline:
             async with self.sessionmaker() as session, session.begin():
                 pruned = await prune_history(session, cutoff, PRUNE_BATCH)
-                keys = await idempotency.prune(session, utcnow(), PRUNE_BATCH)
+                keys = await idempotency.prune(session, now, PRUNE_BATCH)
             if pruned < PRUNE_BATCH and keys < PRUNE_BATCH:
                 return True
         return False

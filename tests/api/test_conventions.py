@@ -172,7 +172,7 @@ async def test_claim_abandoned_by_a_dead_request_is_taken_over(
 ) -> None:
     from datetime import timedelta
 
-    from app.db.base import utcnow
+    from app.clock import utcnow
     from app.db.models import IdempotencyRecord
     from app.services.idempotency import request_fingerprint
 

@@ -13,13 +13,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.api.deps import get_resolver
+from app.clock import utcnow
 from app.db.models import WebhookDelivery
 from app.enums import EventType
 from app.main import create_app
-from app.services.deliveries import AttemptResult, claim_due, lease_for, record_result, release
+from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
+from app.services.leases import claim_due, lease_for, record_results, release
 from app.settings import Settings
+from app.webhooks.sender import AttemptResult
 from tests.api.test_accounts import assert_problem
 from tests.conftest import NewAccount
 
@@ -57,7 +60,8 @@ def sessions(app: Any) -> async_sessionmaker[AsyncSession]:
 
 async def record(app: Any, account: str, event_type: EventType) -> str:
     async with sessions(app)() as session, session.begin():
-        return (await record_event(session, account, event_type, {"k": "v"})).id
+        data = EVENT_EXAMPLES[event_type]
+        return (await record_event(session, account, event_type, data, utcnow())).id
 
 
 def parse_utc(value: str) -> datetime:
@@ -149,13 +153,14 @@ async def strict_api(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app that refuses private webhook URLs, with fake DNS."""
     app = create_app(settings.model_copy(update={"webhook_allow_private": False}))
-    app.state.webhook_resolver = FakeDNS(
+    dns = FakeDNS(
         {
             "hooks.example.com": ["93.184.216.34"],
             "intranet.example.com": ["10.0.0.7"],
             "mixed.example.com": ["93.184.216.34", "127.0.0.1"],
         }
     )
+    app.dependency_overrides[get_resolver] = lambda: dns
     key = (await new_account()).headers["authorization"]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
@@ -342,7 +347,7 @@ async def _finish_one(app: Any, event_id: str, status_code: int) -> str:
     now = utcnow()
     async with sessions(app)() as session, session.begin():
         items = await claim_due(session, now, 100, lease_for(settings))
-    [item] = [i for i in items if i.event_id == event_id]
+    [item] = [i for i in items if i.message.event_id == event_id]
     async with sessions(app)() as session, session.begin():
         await release(session, [i for i in items if i is not item])
     result = AttemptResult(
@@ -354,7 +359,7 @@ async def _finish_one(app: Any, event_id: str, status_code: int) -> str:
         retry_after=None,
     )
     async with sessions(app)() as session, session.begin():
-        await record_result(session, item, result, settings, now, random.Random(3))
+        await record_results(session, [(item, result)], settings, now, random.Random(3))
     return item.delivery_id
 
 

@@ -516,7 +516,8 @@ async def test_pinned_request_reaches_the_checked_address_with_the_original_host
         client, "POST", url, target=target, headers={"webhook-id": "evt_1"}, content=b'{"a":1}'
     )
     assert response.status_code == 200
-    assert response.text == "ok"
+    assert (await response.aread()) == b"ok"
+    await response.aclose()
     [raw] = receiver.requests
     assert raw.startswith(b"POST /in HTTP/1.1\r\n")
     assert f"\r\nHost: hooks.example.test:{receiver.port}\r\n".encode() in raw
@@ -596,6 +597,8 @@ async def test_plain_http_pinned_requests_to_one_host_share_a_connection(
     for _ in range(2):
         response = await send_pinned(client, "POST", url, target=target, headers={}, content=b"")
         assert response.status_code == 200
+        await response.aread()
+        await response.aclose()
     assert len(receiver.requests) == 2
     assert receiver.connections == 1
 

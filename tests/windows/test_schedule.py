@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from app.enums import Channel, Decision, Direction, WindowKind, WindowState
 from app.targets import Target
 from app.windows.schedule import (
-    AttemptFacts,
+    StoredAttempt,
     WindowTimes,
     WindowView,
     all_opening_times,
@@ -51,13 +51,13 @@ def attempt(
     channel: Channel = Channel.EMAIL,
     target: Target = Target.EMPLOYER,
     direction: Direction = Direction.OUTBOUND,
-) -> AttemptFacts:
-    return AttemptFacts(
+) -> StoredAttempt:
+    return StoredAttempt(
         channel=channel, direction=direction, occurred_at=occurred_at, target=target
     )
 
 
-def moves(view: WindowView, facts: AttemptFacts) -> WindowState | None:
+def moves(view: WindowView, facts: StoredAttempt) -> WindowState | None:
     return transition_for_attempt(view, facts, interview_ends_at=T)
 
 
@@ -354,7 +354,7 @@ EVERY_KIND_OF_ATTEMPT = [
 @pytest.mark.parametrize("state", FINAL_STATES)
 @pytest.mark.parametrize("kind", list(WindowKind))
 def test_finished_windows_ignore_attempts(
-    kind: WindowKind, state: WindowState, facts: AttemptFacts
+    kind: WindowKind, state: WindowState, facts: StoredAttempt
 ) -> None:
     assert moves(window(kind, state), facts) is None
 

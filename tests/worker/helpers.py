@@ -7,15 +7,18 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.clock import utcnow
 from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.enums import EventType
-from app.services.deliveries import Outcome, claim_due, lease_for, record_result, send_one
+from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
+from app.services.leases import DeliveryOutcome, WorkItem, claim_due, lease_for, record_results
 from app.settings import Settings
+from app.webhooks.sender import AttemptResult, attempt_timeout, send_one
 from app.webhooks.ssrf import Resolver
 
 
@@ -33,11 +36,46 @@ async def record(
     sessionmaker: async_sessionmaker[AsyncSession],
     account: str,
     event_type: EventType = EventType.INTERVIEW_CREATED,
-    data: dict[str, Any] | None = None,
+    data: BaseModel | None = None,
 ) -> Event:
-    """An event committed the way services write them (fan-out included)."""
+    """An event committed the way services write them (fan-out included); its data is
+    the catalog's example of its type unless given."""
     async with sessionmaker() as session, session.begin():
-        return await record_event(session, account, event_type, data or {"n": 1})
+        return await record_event(
+            session, account, event_type, data or EVENT_EXAMPLES[event_type], utcnow()
+        )
+
+
+async def send(
+    client: httpx.AsyncClient,
+    item: WorkItem,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    resolver: Resolver | None = None,
+) -> AttemptResult:
+    """One attempt for a leased item, as the dispatcher makes it."""
+    return await send_one(
+        client,
+        item.message,
+        now or utcnow(),
+        timeout=attempt_timeout(settings.webhook_timeout),
+        allow_private=settings.webhook_allow_private,
+        resolver=resolver,
+    )
+
+
+async def record_one(
+    session: AsyncSession,
+    item: WorkItem,
+    result: AttemptResult,
+    settings: Settings,
+    now: datetime,
+    seed: int,
+) -> DeliveryOutcome | None:
+    """`record_results` for a single attempt."""
+    [outcome] = await record_results(session, [(item, result)], settings, now, random.Random(seed))
+    return outcome
 
 
 async def dispatch(
@@ -49,18 +87,16 @@ async def dispatch(
     resolver: Resolver | None = None,
     limit: int = 100,
     seed: int = 7,
-) -> list[Outcome | None]:
+) -> list[DeliveryOutcome | None]:
     """One dispatcher pass by hand: claim what is due at `now`, send each, record each."""
     now = now or utcnow()
     async with sessionmaker() as session, session.begin():
         items = await claim_due(session, now, limit, lease_for(settings))
     outcomes = []
     for item in items:
-        result = await send_one(client, item, settings, resolver=resolver)
+        result = await send(client, item, settings, resolver=resolver)
         async with sessionmaker() as session, session.begin():
-            outcomes.append(
-                await record_result(session, item, result, settings, now, random.Random(seed))
-            )
+            outcomes.append(await record_one(session, item, result, settings, now, seed))
     return outcomes
 
 

@@ -16,20 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.db.base import utcnow
+from app.api.deps import get_resolver
+from app.clock import utcnow
 from app.db.models import WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus, EventType
 from app.main import create_app
-from app.services.deliveries import (
-    AttemptResult,
-    claim_due,
-    lease_for,
-    record_result,
-    record_results,
-    send_one,
-)
+from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
+from app.services.leases import claim_due, lease_for, record_results
 from app.settings import Settings
+from app.webhooks.sender import AttemptResult
 from tests.worker.helpers import (
     account_id,
     attempts_of,
@@ -38,6 +34,8 @@ from tests.worker.helpers import (
     dispatch,
     endpoint_row,
     record,
+    record_one,
+    send,
 )
 from tests.worker.receiver import Receiver, Reply
 
@@ -297,7 +295,13 @@ async def test_fan_out_is_in_the_events_transaction(
     account = await account_id(api)
     async with sessionmaker() as session:
         await session.begin()
-        event = await record_event(session, account, EventType.INTERVIEW_CREATED, {})
+        event = await record_event(
+            session,
+            account,
+            EventType.INTERVIEW_CREATED,
+            EVENT_EXAMPLES[EventType.INTERVIEW_CREATED],
+            utcnow(),
+        )
         pending = await session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)
         )
@@ -468,11 +472,9 @@ async def test_a_lost_lease_records_nothing(
     assert second.delivery_id == first.delivery_id
     assert second.lease_token != first.lease_token
 
-    result = await send_one(http, first, worker_settings)
+    result = await send(http, first, worker_settings)
     async with sessionmaker() as session, session.begin():
-        stale = await record_result(
-            session, first, result, worker_settings, utcnow(), random.Random(1)
-        )
+        stale = await record_one(session, first, result, worker_settings, utcnow(), seed=1)
 
     assert stale is None
     [delivery] = await deliveries_of(sessionmaker, event.id)
@@ -531,7 +533,7 @@ async def test_send_time_ssrf_check_refuses_a_rebound_host(
     strict = settings.model_copy(update={"webhook_allow_private": False})
     dns = FakeDNS(hooks_example_com=["93.184.216.34", "127.0.0.1"])
     app = create_app(strict)
-    app.state.webhook_resolver = dns
+    app.dependency_overrides[get_resolver] = lambda: dns
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -576,7 +578,7 @@ async def test_record_result_without_a_response_counts_as_failure(
         retry_after=None,
     )
     async with sessionmaker() as session, session.begin():
-        outcome = await record_result(session, item, result, worker_settings, now, random.Random(1))
+        outcome = await record_one(session, item, result, worker_settings, now, seed=1)
     assert outcome is not None and outcome.status == DeliveryStatus.PENDING
     row = await endpoint_row(sessionmaker, endpoint["id"])
     assert row.failing_since == now
@@ -584,7 +586,7 @@ async def test_record_result_without_a_response_counts_as_failure(
         delivery = await session.get(WebhookDelivery, item.delivery_id)
         assert delivery is not None
         assert delivery.locked_until is None and delivery.lease_token is None
-    assert json.loads(item.body)["id"] == item.event_id
+    assert json.loads(item.message.body)["id"] == item.message.event_id
 
 
 def _result(at: datetime, status_code: int | None) -> AttemptResult:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.clock import utcnow
 from app.db.models import (
     Event,
     IdempotencyRecord,

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep, SettingsDep
-from app.api.schemas.accounts import (
+from app.api.deps import AccountDep, AdminDep, NowDep, PageDep, ResourceId, SessionDep
+from app.schemas.accounts import (
     AccountCreate,
     AccountCreated,
     AccountRead,
@@ -17,13 +13,11 @@ from app.api.schemas.accounts import (
     ApiKeyCreated,
     ApiKeyRead,
 )
-from app.api.schemas.common import Page
-from app.api.schemas.problem import AUTHED, problem_responses
-from app.errors import NotFoundError
+from app.schemas.common import Page
+from app.schemas.problem import AUTHED, problem_responses
 from app.services import accounts as service
 
 router = APIRouter()
-_admin_bearer = HTTPBearer(auto_error=False, description="The FOLLOWUP_ADMIN_TOKEN.")
 
 
 @router.post(
@@ -34,15 +28,8 @@ _admin_bearer = HTTPBearer(auto_error=False, description="The FOLLOWUP_ADMIN_TOK
     summary="Create an account (operator only; 404 unless FOLLOWUP_ADMIN_TOKEN is set and sent)",
 )
 async def create_account(
-    body: AccountCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)],
+    body: AccountCreate, session: SessionDep, _admin: AdminDep
 ) -> AccountCreated:
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    given = credentials.credentials if credentials else ""
-    if not token or not hmac.compare_digest(token.encode(), given.encode()):
-        raise NotFoundError("Not found.")
     account, issued = await service.create_account(session, body.name)
     return AccountCreated(account_id=account.id, api_key=issued.plain)
 
@@ -71,6 +58,8 @@ async def list_api_keys(
 
 
 @router.delete("/v1/api-keys/{key_id}", status_code=204, tags=["account"], responses=AUTHED)
-async def revoke_api_key(key_id: ResourceId, session: SessionDep, account: AccountDep) -> Response:
-    await service.revoke_key(session, account.id, key_id)
+async def revoke_api_key(
+    key_id: ResourceId, session: SessionDep, account: AccountDep, now: NowDep
+) -> Response:
+    await service.revoke_key(session, account.id, key_id, now)
     return Response(status_code=204)

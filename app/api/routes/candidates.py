@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep
-from app.api.schemas.candidates import CandidateCreate, CandidateRead, CandidateUpdate
-from app.api.schemas.common import ExternalId, Page
-from app.api.schemas.problem import AUTHED, problem_responses
+from app.schemas.candidates import CandidateCreate, CandidateRead, CandidateUpdate
+from app.schemas.common import ExternalId, Page
+from app.schemas.problem import AUTHED, problem_responses
 from app.services import candidates as service
 
 router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=AUTHED)
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=AUTHE
 async def create_candidate(
     body: CandidateCreate, session: SessionDep, account: AccountDep
 ) -> CandidateRead:
-    candidate = await service.create_candidate(session, account.id, body.model_dump())
+    candidate = await service.create_candidate(session, account.id, body)
     return CandidateRead.model_validate(candidate)
 
 
@@ -45,9 +45,7 @@ async def read_candidate(
 async def update_candidate(
     candidate_id: ResourceId, body: CandidateUpdate, session: SessionDep, account: AccountDep
 ) -> CandidateRead:
-    candidate = await service.update_candidate(
-        session, account.id, candidate_id, body.model_dump(exclude_unset=True)
-    )
+    candidate = await service.update_candidate(session, account.id, candidate_id, body)
     return CandidateRead.model_validate(candidate)
 
 

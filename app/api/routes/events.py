@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep
-from app.api.schemas.common import Page
-from app.api.schemas.events import EventRead
-from app.api.schemas.problem import AUTHED
 from app.enums import EventType
+from app.schemas.common import Page
+from app.schemas.events import EventRead
+from app.schemas.problem import AUTHED
 from app.services import events as service
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=AUTHED)
@@ -22,13 +22,9 @@ async def list_events(
     type: Annotated[EventType | None, Query()] = None,
 ) -> Page[EventRead]:
     rows, cursor = await service.list_events(session, account.id, page, type)
-    return Page(
-        data=[EventRead.model_validate(service.envelope(r)) for r in rows], next_cursor=cursor
-    )
+    return Page(data=[service.event_read(r) for r in rows], next_cursor=cursor)
 
 
 @router.get("/{event_id}")
 async def read_event(event_id: ResourceId, session: SessionDep, account: AccountDep) -> EventRead:
-    return EventRead.model_validate(
-        service.envelope(await service.get_event(session, account.id, event_id))
-    )
+    return service.event_read(await service.get_event(session, account.id, event_id))

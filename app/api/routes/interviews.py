@@ -4,26 +4,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, InterviewDep, PageDep, ResourceId, SessionDep
-from app.api.schemas.common import ExternalId, Page
-from app.api.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
-from app.api.schemas.problem import AUTHED
+from app.api.deps import AccountDep, InterviewDep, NowDep, PageDep, ResourceId, SessionDep
 from app.enums import Decision
+from app.schemas.common import ExternalId, IdRef, Page
+from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
+from app.schemas.problem import AUTHED
 from app.services import interviews as service
 from app.services import windows as window_service
-from app.services.views import interview_view
 
 router = APIRouter(prefix="/v1/interviews", tags=["interviews"], responses=AUTHED)
 
 
 @router.post("", status_code=201)
 async def create_interview(
-    body: InterviewCreate, session: SessionDep, account: AccountDep
+    body: InterviewCreate, session: SessionDep, account: AccountDep, now: NowDep
 ) -> InterviewRead:
-    interview = await service.create_interview(session, account, body.model_dump())
-    return InterviewRead.model_validate(
-        await window_service.interview_with_windows(session, interview)
-    )
+    return await service.create_interview(session, account, body, now)
 
 
 @router.get("")
@@ -31,11 +27,11 @@ async def list_interviews(
     session: SessionDep,
     account: AccountDep,
     page: PageDep,
-    candidate_id: Annotated[str | None, Query(max_length=40)] = None,
+    candidate_id: Annotated[IdRef | None, Query()] = None,
     decision: Annotated[Decision | None, Query()] = None,
     external_id: Annotated[ExternalId | None, Query()] = None,
 ) -> Page[InterviewRead]:
-    rows, cursor = await service.list_interviews(
+    data, cursor = await service.list_interviews(
         session,
         account.id,
         page,
@@ -43,33 +39,23 @@ async def list_interviews(
         decision=decision,
         external_id=external_id,
     )
-    windows = await window_service.windows_by_interview(session, (row.id for row in rows))
-    data = [
-        InterviewRead.model_validate(
-            interview_view(row, [window_service.window_view(w) for w in windows.get(row.id, [])])
-        )
-        for row in rows
-    ]
     return Page(data=data, next_cursor=cursor)
 
 
 @router.get("/{interview_id}")
 async def read_interview(session: SessionDep, interview: InterviewDep) -> InterviewRead:
-    return InterviewRead.model_validate(
-        await window_service.interview_with_windows(session, interview)
-    )
+    return await window_service.interview_read(session, interview)
 
 
 @router.patch("/{interview_id}")
 async def update_interview(
-    interview_id: ResourceId, body: InterviewUpdate, session: SessionDep, account: AccountDep
+    interview_id: ResourceId,
+    body: InterviewUpdate,
+    session: SessionDep,
+    account: AccountDep,
+    now: NowDep,
 ) -> InterviewRead:
-    interview = await service.update_interview(
-        session, account, interview_id, body.model_dump(exclude_unset=True)
-    )
-    return InterviewRead.model_validate(
-        await window_service.interview_with_windows(session, interview)
-    )
+    return await service.update_interview(session, account, interview_id, body, now)
 
 
 @router.delete("/{interview_id}", status_code=204)

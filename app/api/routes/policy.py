@@ -3,10 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AccountDep, SessionDep
-from app.api.schemas.policy import PolicyDocument
-from app.api.schemas.problem import AUTHED
+from app.schemas.policy import PolicyDocument
+from app.schemas.problem import AUTHED
 from app.services import policy_settings as service
-from app.services import windows as window_service
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"], responses=AUTHED)
 
@@ -22,5 +21,4 @@ async def replace_policy(
 ) -> PolicyDocument:
     """Replace the settings; windows that have not opened yet follow the new delays."""
     await service.replace_policy(session, account, body.document())
-    await window_service.reschedule_account(session, account)
     return PolicyDocument.model_validate(service.policy_document(account))

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, PageDep, ResourceId, SessionDep, SettingsDep
-from app.api.schemas.common import Page
-from app.api.schemas.problem import AUTHED, problem_responses
-from app.api.schemas.webhooks import (
+from app.api.deps import (
+    AccountDep,
+    NowDep,
+    PageDep,
+    ResolverDep,
+    ResourceId,
+    SessionDep,
+    SettingsDep,
+)
+from app.enums import DeliveryStatus
+from app.schemas.common import Page
+from app.schemas.problem import AUTHED, problem_responses
+from app.schemas.webhooks import (
     RedeliverRequest,
     Redelivery,
     WebhookAttemptRead,
@@ -18,21 +27,10 @@ from app.api.schemas.webhooks import (
     WebhookEndpointUpdate,
     WebhookEndpointWithSecret,
 )
-from app.enums import DeliveryStatus
 from app.services import deliveries as delivery_service
-from app.services import webhooks as service
-from app.webhooks.ssrf import Resolver
+from app.services import endpoints as service
 
 router = APIRouter(tags=["webhooks"], responses=AUTHED)
-
-
-def get_resolver(request: Request) -> Resolver | None:
-    """The DNS resolver for URL checks: the system's, unless the app was given another."""
-    resolver: Resolver | None = getattr(request.app.state, "webhook_resolver", None)
-    return resolver
-
-
-ResolverDep = Annotated[Resolver | None, Depends(get_resolver)]
 
 
 @router.post("/v1/webhook-endpoints", status_code=201)
@@ -43,9 +41,7 @@ async def create_endpoint(
     settings: SettingsDep,
     resolver: ResolverDep,
 ) -> WebhookEndpointWithSecret:
-    endpoint = await service.create_endpoint(
-        session, account.id, body.model_dump(), settings, resolver
-    )
+    endpoint = await service.create_endpoint(session, account.id, body, settings, resolver)
     return WebhookEndpointWithSecret.model_validate(endpoint)
 
 
@@ -76,7 +72,7 @@ async def update_endpoint(
     resolver: ResolverDep,
 ) -> WebhookEndpointRead:
     endpoint = await service.update_endpoint(
-        session, account.id, endpoint_id, body.model_dump(exclude_unset=True), settings, resolver
+        session, account.id, endpoint_id, body, settings, resolver
     )
     return WebhookEndpointRead.model_validate(endpoint)
 
@@ -91,11 +87,11 @@ async def delete_endpoint(
 
 @router.post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret")
 async def rotate_secret(
-    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep, now: NowDep
 ) -> WebhookEndpointWithSecret:
     """A new secret; the old one keeps signing beside it for 24 h."""
     return WebhookEndpointWithSecret.model_validate(
-        await service.rotate_secret(session, account.id, endpoint_id)
+        await service.rotate_secret(session, account.id, endpoint_id, now)
     )
 
 
@@ -105,10 +101,10 @@ async def rotate_secret(
     responses=problem_responses(409),
 )
 async def send_test(
-    endpoint_id: ResourceId, session: SessionDep, account: AccountDep
+    endpoint_id: ResourceId, session: SessionDep, account: AccountDep, now: NowDep
 ) -> WebhookDeliveryRead:
     """Queue a `webhook.test` event for this endpoint alone (409 if it is disabled)."""
-    delivery = await delivery_service.send_test(session, account.id, endpoint_id)
+    delivery = await delivery_service.send_test(session, account.id, endpoint_id, now)
     return WebhookDeliveryRead.model_validate(delivery)
 
 
@@ -143,13 +139,14 @@ async def redeliver_event(
     event_id: ResourceId,
     session: SessionDep,
     account: AccountDep,
+    now: NowDep,
     body: RedeliverRequest | None = None,
 ) -> Redelivery:
     """Queue the event again: to `endpoint_id`, or else to every enabled endpoint that
     subscribes to it or already has a delivery of it. A finished delivery starts a fresh
     retry schedule (its attempt log is kept); a pending one becomes due now."""
     endpoint_id = body.endpoint_id if body is not None else None
-    queued = await delivery_service.redeliver(session, account.id, event_id, endpoint_id)
+    queued = await delivery_service.redeliver(session, account.id, event_id, endpoint_id, now)
     return Redelivery(
         event_id=event_id, deliveries=[WebhookDeliveryRead.model_validate(d) for d in queued]
     )

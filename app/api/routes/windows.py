@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
-from app.api.schemas.common import InputDatetime, Page
-from app.api.schemas.interviews import WindowRead
-from app.api.schemas.problem import AUTHED
 from app.enums import WindowKind, WindowState
+from app.schemas.common import InputDatetime, Page
+from app.schemas.interviews import WindowRead
+from app.schemas.problem import AUTHED
 from app.services import windows as service
 
 router = APIRouter(tags=["follow-up windows"], responses=AUTHED)
@@ -21,9 +21,7 @@ async def list_interview_windows(
     rows, cursor = await service.list_windows(
         session, interview.account_id, page, interview_id=interview.id
     )
-    return Page(
-        data=[WindowRead.model_validate(service.window_view(w)) for w in rows], next_cursor=cursor
-    )
+    return Page(data=[WindowRead.model_validate(w) for w in rows], next_cursor=cursor)
 
 
 @router.get("/v1/followup-windows", summary="Windows across the account, by opening time")
@@ -45,6 +43,4 @@ async def list_windows(
         opens_before=opens_before,
         opens_after=opens_after,
     )
-    return Page(
-        data=[WindowRead.model_validate(service.window_view(w)) for w in rows], next_cursor=cursor
-    )
+    return Page(data=[WindowRead.model_validate(w) for w in rows], next_cursor=cursor)

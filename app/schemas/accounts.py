@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.api.schemas.common import InputModel, Name, OutputModel, UTCDatetime
+from app.schemas.common import InputModel, Name, OutputModel, UTCDatetime
 
 
 class AccountCreate(InputModel):

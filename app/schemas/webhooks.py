@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.api.schemas.common import InputModel, OutputModel, UpdateModel, UTCDatetime
 from app.enums import DeliveryStatus, EventType
+from app.schemas.common import IdRef, InputModel, OutputModel, UpdateModel, UTCDatetime
 
 WebhookURL = Annotated[
     str,
@@ -27,7 +27,6 @@ EventTypes = Annotated[
         description="Event types to receive; omitted or empty means every type.",
     ),
 ]
-ResourceId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class WebhookEndpointCreate(InputModel):
@@ -99,7 +98,7 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
 
 
 class RedeliverRequest(InputModel):
-    endpoint_id: ResourceId | None = Field(
+    endpoint_id: IdRef | None = Field(
         default=None,
         description="Redeliver to this endpoint only; otherwise to every enabled endpoint "
         "that subscribes to the event or already has a delivery of it.",

@@ -7,18 +7,19 @@ leave the service only in the create and rotate responses.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import new_id, utcnow
+from app.db.base import new_id
 from app.db.models import WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus, EventType
 from app.errors import InputError, NotFoundError
+from app.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from app.services.pagination import PageRequest, paginate
 from app.settings import Settings
 from app.webhooks.signing import generate_secret
@@ -89,17 +90,17 @@ async def list_endpoints(
 async def create_endpoint(
     session: AsyncSession,
     account_id: str,
-    fields: Mapping[str, Any],
+    fields: WebhookEndpointCreate,
     settings: Settings,
     resolver: Resolver | None = None,
 ) -> WebhookEndpoint:
-    await check_url(fields["url"], settings, resolver)
+    await check_url(fields.url, settings, resolver)
     endpoint = WebhookEndpoint(
         account_id=account_id,
-        url=fields["url"],
-        description=fields.get("description"),
-        event_types=_event_types(fields.get("event_types")),
-        enabled=fields.get("enabled", True),
+        url=fields.url,
+        description=fields.description,
+        event_types=_event_types(fields.event_types),
+        enabled=fields.enabled,
         secret=generate_secret(),
     )
     if not endpoint.enabled:
@@ -113,12 +114,13 @@ async def update_endpoint(
     session: AsyncSession,
     account_id: str,
     endpoint_id: str,
-    changes: Mapping[str, Any],
+    patch: WebhookEndpointUpdate,
     settings: Settings,
     resolver: Resolver | None = None,
 ) -> WebhookEndpoint:
     """Apply a PATCH. Enabling a disabled endpoint starts it afresh: no reason, no failing run."""
     endpoint = await get_endpoint(session, account_id, endpoint_id)
+    changes = patch.model_dump(exclude_unset=True)
     if "url" in changes and changes["url"] != endpoint.url:
         await check_url(changes["url"], settings, resolver)
         endpoint.url = changes["url"]
@@ -145,7 +147,7 @@ async def delete_endpoint(session: AsyncSession, account_id: str, endpoint_id: s
 
 
 async def rotate_secret(
-    session: AsyncSession, account_id: str, endpoint_id: str
+    session: AsyncSession, account_id: str, endpoint_id: str, now: datetime
 ) -> WebhookEndpoint:
     """A new secret; the current one keeps signing beside it for 24 h.
 
@@ -154,7 +156,7 @@ async def rotate_secret(
     """
     endpoint = await get_endpoint(session, account_id, endpoint_id)
     endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
     endpoint.secret = generate_secret()
     await session.flush()
     return endpoint

@@ -4,7 +4,6 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 
-from app.api.schemas.common import InputDatetime, InputModel, OutputModel, UTCDatetime
 from app.enums import (
     SOCIAL_CHANNELS,
     Channel,
@@ -14,6 +13,7 @@ from app.enums import (
     Severity,
     Verdict,
 )
+from app.schemas.common import IdRef, InputDatetime, InputModel, OutputModel, UTCDatetime
 
 Subject = Annotated[str, Field(max_length=500)]
 Body = Annotated[str, Field(max_length=50_000)]
@@ -22,7 +22,7 @@ Body = Annotated[str, Field(max_length=50_000)]
 class AttemptCreate(InputModel):
     channel: Channel
     direction: Direction = Direction.OUTBOUND
-    contact_id: str | None = Field(default=None, min_length=1, max_length=40)
+    contact_id: IdRef | None = None
     platform: Platform | None = Field(
         default=None, description="Required for social_connection, social_message, public_post."
     )
@@ -55,6 +55,21 @@ class FindingRead(OutputModel):
 class EvaluationRead(OutputModel):
     verdict: Verdict
     findings: list[FindingRead]
+
+
+class RefusedAttempt(OutputModel):
+    """A refused request, as the `contact_attempt.rejected` event carries it: the
+    attempt's fields, with no id (nothing was stored)."""
+
+    interview_id: str
+    contact_id: str | None
+    channel: Channel
+    direction: Direction
+    platform: Platform | None
+    purpose: Purpose | None
+    occurred_at: UTCDatetime
+    subject: str | None
+    body: str | None
 
 
 class AttemptRead(OutputModel):

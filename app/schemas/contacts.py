@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from app.api.schemas.common import (
+from app.enums import ContactRole
+from app.schemas.common import (
     Email,
-    ExternalId,
     InputModel,
     Name,
     OutputModel,
@@ -13,30 +13,31 @@ from app.api.schemas.common import (
 )
 
 
-class CandidateCreate(InputModel):
+class ContactCreate(InputModel):
     name: Name
-    email: Email | None = None
-    phone: Phone | None = None
-    timezone: TimeZoneName = "UTC"
-    external_id: ExternalId | None = None
-
-
-class CandidateUpdate(UpdateModel):
-    non_nullable = frozenset({"name", "timezone"})
-
-    name: Name | None = None
+    role: ContactRole
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZoneName | None = None
-    external_id: ExternalId | None = None
 
 
-class CandidateRead(OutputModel):
+class ContactUpdate(UpdateModel):
+    non_nullable = frozenset({"name", "role"})
+
+    name: Name | None = None
+    role: ContactRole | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZoneName | None = None
+
+
+class ContactRead(OutputModel):
     id: str
+    interview_id: str
     name: str
+    role: ContactRole
     email: str | None
     phone: str | None
-    timezone: str
-    external_id: str | None
+    timezone: str | None
     created_at: UTCDatetime
     updated_at: UTCDatetime

@@ -19,14 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from app.clock import format_utc
+
 MIN_DATETIME = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_DATETIME = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-def format_utc(value: datetime) -> str:
-    """RFC 3339 in UTC with a `Z` suffix, the contract's output form."""
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
 
 
 def _within_bounds(value: datetime) -> datetime:
@@ -73,6 +69,8 @@ TimeZoneName = Annotated[
     Field(min_length=1, max_length=64, examples=["Europe/London"]),
     AfterValidator(_known_zone),
 ]
+IdRef = Annotated[str, Field(min_length=1, max_length=64, description="An opaque id.")]
+"""A resource id in a body or query, bounded exactly like one in a path."""
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=200)]
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, Field, create_model, model_validator
 
-from app.api.schemas.common import InputModel
 from app.enums import Platform, Severity
 from app.policy import DAY_NAMES, DEFAULT_POLICY_DOCUMENT, RULES, parse_duration
 from app.policy.registry import Rule
+from app.schemas.common import InputModel
 
 MAX_DELAY = timedelta(days=365)
 

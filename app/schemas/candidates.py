@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from app.api.schemas.common import (
+from app.schemas.common import (
     Email,
+    ExternalId,
     InputModel,
     Name,
     OutputModel,
@@ -10,34 +11,32 @@ from app.api.schemas.common import (
     UpdateModel,
     UTCDatetime,
 )
-from app.enums import ContactRole
 
 
-class ContactCreate(InputModel):
+class CandidateCreate(InputModel):
     name: Name
-    role: ContactRole
     email: Email | None = None
     phone: Phone | None = None
-    timezone: TimeZoneName | None = None
+    timezone: TimeZoneName = "UTC"
+    external_id: ExternalId | None = None
 
 
-class ContactUpdate(UpdateModel):
-    non_nullable = frozenset({"name", "role"})
+class CandidateUpdate(UpdateModel):
+    non_nullable = frozenset({"name", "timezone"})
 
     name: Name | None = None
-    role: ContactRole | None = None
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZoneName | None = None
+    external_id: ExternalId | None = None
 
 
-class ContactRead(OutputModel):
+class CandidateRead(OutputModel):
     id: str
-    interview_id: str
     name: str
-    role: ContactRole
     email: str | None
     phone: str | None
-    timezone: str | None
+    timezone: str
+    external_id: str | None
     created_at: UTCDatetime
     updated_at: UTCDatetime

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Iterable
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 
-from app.api.schemas.common import (
+from app.enums import Decision, InterviewFormat, WindowKind, WindowState
+from app.schemas.common import (
     ExternalId,
+    IdRef,
     InputDatetime,
     InputModel,
     Name,
@@ -15,13 +18,10 @@ from app.api.schemas.common import (
     UpdateModel,
     UTCDatetime,
 )
-from app.enums import Decision, InterviewFormat, WindowKind, WindowState
-
-IdRef = Field(min_length=1, max_length=40)
 
 
 class InterviewCreate(InputModel):
-    candidate_id: str = IdRef
+    candidate_id: IdRef
     company: Name
     role_title: Name
     starts_at: InputDatetime
@@ -82,3 +82,11 @@ class InterviewRead(OutputModel):
     created_at: UTCDatetime
     updated_at: UTCDatetime
     windows: list[WindowRead] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, interview: Any, windows: Iterable[Any]) -> InterviewRead:
+        """An interview row with its window rows (in opening order): the one shape of an
+        interview, in responses and in event payloads alike."""
+        read = cls.model_validate(interview)
+        read.windows = [WindowRead.model_validate(window) for window in windows]
+        return read

@@ -1,0 +1,405 @@
+"""The delivery lease protocol: claim due deliveries, hand back unsent ones, record
+results. Any number of workers share it on PostgreSQL; a killed one loses nothing.
+
+A claim leases rows in one short transaction that the caller commits before sending
+(so every other worker sees the lease); the attempt happens outside any transaction
+(`app.webhooks.sender`); its result is stored later, in a new transaction, only if the
+lease is still ours. A lease lasts at most 60 s, so a dead worker's deliveries come
+back within a minute.
+
+The two databases differ in one place only, `_locked`: PostgreSQL locks the rows it
+reads (`FOR UPDATE`, skipping rows another worker holds while claiming); SQLite has no
+row locks and needs none, because its write transaction (`BEGIN IMMEDIATE`) already
+holds the database's single writer lock. Every other statement is the same on both.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    CursorResult,
+    Select,
+    Table,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.clock import format_utc
+from app.db.base import new_id
+from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.enums import DeliveryStatus
+from app.schemas.events import encode_envelope
+from app.services.endpoints import live_secrets
+from app.settings import Settings
+from app.webhooks.retry import next_retry_delay
+from app.webhooks.sender import AttemptResult, Message, attempt_timeout
+
+MAX_LEASE = timedelta(seconds=60)
+"""Contract: a lease lasts at most 60 s, so a killed worker's work resumes within a minute."""
+
+FAILING_DISABLE_AFTER = timedelta(days=5)
+"""An endpoint whose every attempt has failed this long is disabled."""
+
+CLAIM_SCAN_FACTOR = 4
+CLAIM_SCAN_MAX = 1000
+"""With a per-endpoint bound, a claim looks at up to 4 times as many due rows as it wants,
+so deliveries to other endpoints are found behind one endpoint's backlog."""
+
+# Literal, not a bound parameter: only then can PostgreSQL and SQLite match the partial
+# "due" indexes (`WHERE status = 'pending'`) in prepared and cached statements.
+_PENDING: ColumnElement[str] = literal_column("'pending'")
+
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_ATTEMPTS = cast(Table, WebhookAttempt.__table__)
+
+
+def lease_for(settings: Settings) -> timedelta:
+    """Room for three attempt timeouts, at least 3 s and never more than 60 s.
+
+    A worker starts an attempt only while a full timeout is left on its lease (and hands
+    the delivery back otherwise), so a lease never ends under a running attempt; and a
+    killed worker's deliveries are retried by others soon after.
+    """
+    seconds = 3 * attempt_timeout(settings.webhook_timeout)
+    return min(MAX_LEASE, timedelta(seconds=max(3.0, seconds)))
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A leased delivery with everything needed to send it, detached from the session."""
+
+    delivery_id: str
+    lease_token: str
+    locked_until: datetime
+    endpoint_id: str
+    message: Message
+    attempt_number: int
+    """1-based number of the attempt about to be made."""
+    endpoint_failing: bool = False
+    """The endpoint had a run of failures when this was claimed (a success must reset it)."""
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
+    endpoint_disabled: bool
+    """True when this result (a 410, or 5 days of failures) disabled the endpoint."""
+
+
+def _locked(stmt: Select[Any], *, skip_locked: bool) -> Select[Any]:
+    """The one statement form that differs by database (see the module docstring):
+    `FOR UPDATE [SKIP LOCKED] OF webhook_deliveries` on PostgreSQL, nothing on SQLite."""
+    return stmt.with_for_update(skip_locked=skip_locked, of=_DELIVERIES)
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Pending, due, not leased by a live worker, to an enabled endpoint."""
+    return (
+        _DELIVERIES.c.status == _PENDING,
+        _DELIVERIES.c.next_attempt_at <= now,
+        or_(_DELIVERIES.c.locked_until.is_(None), _DELIVERIES.c.locked_until < now),
+        _ENDPOINTS.c.enabled.is_(True),
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    per_endpoint: int | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> list[WorkItem]:
+    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
+
+    With `per_endpoint`, no endpoint gets more than that many, counting the `busy`
+    attempts the caller already runs for it, so one endpoint's backlog cannot fill every
+    slot. Candidates are picked without locks, then locked, re-checked and leased in one
+    UPDATE, so concurrent workers claim disjoint rows.
+    """
+    if limit <= 0:
+        return []
+    if lease > MAX_LEASE:
+        raise ValueError("a lease lasts at most 60 s")
+    running = dict(busy or {})
+    candidates = (
+        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(*_due(now))
+        .order_by(_DELIVERIES.c.next_attempt_at)
+        .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
+    )
+    if per_endpoint is not None:
+        full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
+        if full:
+            candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
+    picked: list[str] = []
+    for delivery_id, endpoint_id in (await session.execute(candidates)).all():
+        if per_endpoint is not None:
+            if running.get(endpoint_id, 0) >= per_endpoint:
+                continue
+            running[endpoint_id] = running.get(endpoint_id, 0) + 1
+        picked.append(delivery_id)
+        if len(picked) == limit:
+            break
+    if not picked:
+        return []
+    token = secrets.token_hex(16)
+    locked_until = now + lease
+    still_due = _locked(
+        select(_DELIVERIES.c.id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(_DELIVERIES.c.id.in_(picked), *_due(now)),
+        skip_locked=True,
+    )
+    leased = await session.execute(
+        update(_DELIVERIES)
+        .where(_DELIVERIES.c.id.in_(still_due.scalar_subquery()))
+        .values(locked_until=locked_until, lease_token=token)
+        .returning(_DELIVERIES.c.id)
+    )
+    ids = set(leased.scalars().all())
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(
+            _DELIVERIES.c.id,
+            _DELIVERIES.c.attempt_count,
+            _ENDPOINTS.c.id,
+            _ENDPOINTS.c.url,
+            _ENDPOINTS.c.secret,
+            _ENDPOINTS.c.previous_secret,
+            _ENDPOINTS.c.previous_secret_expires_at,
+            _ENDPOINTS.c.failing_since,
+            _EVENTS.c.id,
+            _EVENTS.c.type,
+            _EVENTS.c.created_at,
+            _EVENTS.c.data,
+        )
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+        .where(_DELIVERIES.c.id.in_(ids))
+    )
+    order = {delivery_id: index for index, delivery_id in enumerate(picked)}
+    items = [
+        WorkItem(
+            delivery_id=delivery_id,
+            lease_token=token,
+            locked_until=locked_until,
+            endpoint_id=endpoint_id,
+            message=Message(
+                url=url,
+                event_id=event_id,
+                body=encode_envelope(event_id, event_type, created_at, data),
+                secrets=live_secrets(secret, previous, expires, now),
+            ),
+            attempt_number=attempts + 1,
+            endpoint_failing=failing_since is not None,
+        )
+        for (
+            delivery_id,
+            attempts,
+            endpoint_id,
+            url,
+            secret,
+            previous,
+            expires,
+            failing_since,
+            event_id,
+            event_type,
+            created_at,
+            data,
+        ) in rows.all()
+    ]
+    return sorted(items, key=lambda item: order[item.delivery_id])
+
+
+async def release(session: AsyncSession, items: Sequence[WorkItem]) -> None:
+    """Give back leases of items that were never sent, so any worker may claim them now."""
+    by_token: dict[str, list[str]] = {}
+    for item in items:
+        by_token.setdefault(item.lease_token, []).append(item.delivery_id)
+    for token, ids in by_token.items():
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.lease_token == token)
+            .values(locked_until=None, lease_token=None),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _next_state(
+    item: WorkItem, result: AttemptResult, settings: Settings, now: datetime, rng: random.Random
+) -> tuple[DeliveryStatus, datetime | None]:
+    if result.succeeded:
+        return DeliveryStatus.SUCCEEDED, None
+    if result.gone:
+        return DeliveryStatus.FAILED, None
+    delay = next_retry_delay(
+        item.attempt_number, settings.webhook_retry_schedule, rng, result.retry_after
+    )
+    if delay is None:
+        return DeliveryStatus.FAILED, None
+    return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
+
+
+async def record_results(
+    session: AsyncSession,
+    results: Sequence[tuple[WorkItem, AttemptResult]],
+    settings: Settings,
+    now: datetime,
+    rng: random.Random,
+) -> list[DeliveryOutcome | None]:
+    """Log attempts and move their deliveries on, in the caller's one transaction.
+
+    An entry whose lease is no longer ours (another worker owns the delivery now) gets
+    None and writes nothing. Otherwise: 2xx → succeeded; 410 → failed at once and the
+    endpoint disabled; anything else → the next try per the schedule (a 429/503
+    `Retry-After` as a minimum), or failed when the schedule is spent; an endpoint that
+    has failed every attempt for 5 days is disabled. A batch costs a handful of
+    statements whatever its size, which is what lets one worker keep up with its HTTP.
+    """
+    if not results:
+        return []
+    holders = await session.execute(
+        _locked(
+            select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
+                _DELIVERIES.c.id.in_([item.delivery_id for item, _ in results])
+            ),
+            skip_locked=False,
+        )
+    )
+    holder = dict(holders.tuples().all())
+    outcomes: list[DeliveryOutcome | None] = []
+    moves: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    owned: list[tuple[WorkItem, AttemptResult]] = []
+    for item, result in results:
+        if holder.get(item.delivery_id) != item.lease_token:
+            outcomes.append(None)
+            continue
+        status, next_attempt_at = _next_state(item, result, settings, now, rng)
+        moves.append(
+            {
+                "id": item.delivery_id,
+                "status": status.value,
+                "attempt_count": item.attempt_number,
+                "next_attempt_at": next_attempt_at,
+                "locked_until": None,
+                "lease_token": None,
+                "last_attempt_at": result.attempted_at,
+                "updated_at": now,
+            }
+        )
+        attempts.append(
+            {
+                "id": new_id("wat"),
+                "delivery_id": item.delivery_id,
+                "attempted_at": result.attempted_at,
+                "duration_ms": result.duration_ms,
+                "status_code": result.status_code,
+                "error": result.error,
+                "response_body": result.response_body,
+            }
+        )
+        owned.append((item, result))
+        outcomes.append(DeliveryOutcome(status, next_attempt_at, endpoint_disabled=False))
+    if not owned:
+        return outcomes
+    await session.execute(update(WebhookDelivery), moves)
+    await session.execute(insert(_ATTEMPTS), attempts)
+    disabled = await _update_endpoint_health(session, owned, now)
+    return [
+        replace(outcome, endpoint_disabled=True)
+        if outcome is not None and item.endpoint_id in disabled and not result.succeeded
+        else outcome
+        for (item, result), outcome in zip(results, outcomes, strict=True)
+    ]
+
+
+async def _update_endpoint_health(
+    session: AsyncSession, results: Sequence[tuple[WorkItem, AttemptResult]], now: datetime
+) -> set[str]:
+    """Track each endpoint's run of failures; returns the endpoints this batch disabled.
+
+    Conditional UPDATEs, endpoint by endpoint in id order, so concurrent writers never
+    overwrite each other's view of an endpoint nor deadlock on it. A success resets the
+    run only if the endpoint looked failing when its delivery was claimed: a failure
+    recorded since then is reset by the next delivery claimed after it.
+    """
+    by_endpoint: dict[str, list[tuple[WorkItem, AttemptResult]]] = {}
+    for item, result in results:
+        by_endpoint.setdefault(item.endpoint_id, []).append((item, result))
+    disabled: set[str] = set()
+    options = {"synchronize_session": False}
+    for endpoint_id in sorted(by_endpoint):
+        entries = sorted(by_endpoint[endpoint_id], key=lambda entry: entry[1].attempted_at)
+        endpoint = WebhookEndpoint.id == endpoint_id
+        successes = [result.attempted_at for _, result in entries if result.succeeded]
+        if successes and any(item.endpoint_failing for item, _ in entries):
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(endpoint, WebhookEndpoint.failing_since.is_not(None))
+                .values(failing_since=None, updated_at=now),
+                execution_options=options,
+            )
+        last_success = max(successes, default=None)
+        failures = [
+            result
+            for _, result in entries
+            if not result.succeeded and (last_success is None or result.attempted_at > last_success)
+        ]
+        if not failures:
+            continue
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(endpoint, WebhookEndpoint.failing_since.is_(None))
+            .values(failing_since=failures[0].attempted_at, updated_at=now),
+            execution_options=options,
+        )
+        gone = [result for result in failures if result.gone]
+        if gone:
+            reason = f"The endpoint answered 410 Gone at {format_utc(gone[0].attempted_at)}."
+            condition: ColumnElement[bool] = WebhookEndpoint.enabled.is_(True)
+        else:
+            reason = "Every delivery attempt has failed for 5 days."
+            condition = WebhookEndpoint.enabled.is_(True) & (
+                WebhookEndpoint.failing_since <= now - FAILING_DISABLE_AFTER
+            )
+        changed = cast(
+            CursorResult[Any],
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(endpoint, condition)
+                .values(enabled=False, disabled_reason=reason, updated_at=now),
+                execution_options=options,
+            ),
+        )
+        if changed.rowcount == 1:
+            disabled.add(endpoint_id)
+    return disabled
+
+
+async def next_delivery_due(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the next scheduled retry falls due (after `now`), so the worker can wake then."""
+    return await session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at)).where(
+            WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at > now
+        )
+    )
