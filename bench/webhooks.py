@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.migrate import upgrade_head
 from app.db.models import Event, WebhookDelivery, WebhookEndpoint
 from app.db.session import create_engine, create_sessionmaker
-from app.services.deliveries import encode_body
+from app.schemas.events import encode_envelope
 from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.signing import generate_secret, webhook_headers
@@ -194,7 +194,15 @@ async def signed_payloads(engine: AsyncEngine) -> list[tuple[str, str, bytes, tu
             .join(WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
             .join(Event, Event.id == WebhookDelivery.event_id)
         )
-        return [(url, event.id, encode_body(event), (secret,)) for url, event, secret in rows]
+        return [
+            (
+                url,
+                event.id,
+                encode_envelope(event.id, event.type, event.created_at, event.data),
+                (secret,),
+            )
+            for url, event, secret in rows
+        ]
 
 
 async def bare_loop(

@@ -4,14 +4,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from app.enums import Decision, Direction, Severity, Verdict
-from app.policy.model import (
-    AttemptFacts,
-    ContactFacts,
-    Evaluation,
-    Finding,
-    InterviewFacts,
-    PolicyContext,
-)
+from app.policy import model
+from app.policy.model import AttemptFacts, ContactFacts, Evaluation, Finding, PolicyContext
 from app.policy.registry import RULES
 from app.policy.rules.base import EarlierAttempt, Situation
 from app.targets import Target, target_of
@@ -53,7 +47,7 @@ def verdict_for(findings: Iterable[Finding]) -> Verdict:
     return Verdict.ALLOWED
 
 
-def is_pending(interview: InterviewFacts, at: datetime) -> bool:
+def is_pending(interview: model.InterviewFacts, at: datetime) -> bool:
     """Undecided, or decided only after `at` (the attempt's `occurred_at`)."""
     if interview.decision is Decision.PENDING:
         return True

@@ -89,18 +89,6 @@ class Finding:
     advice: str
     details: list[dict[str, object]] | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        """The contract's JSON shape; `details` is left out when there are none."""
-        out: dict[str, object] = {
-            "rule": self.rule,
-            "severity": self.severity.value,
-            "message": self.message,
-            "advice": self.advice,
-        }
-        if self.details is not None:
-            out["details"] = self.details
-        return out
-
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -108,9 +96,3 @@ class Evaluation:
 
     verdict: Verdict
     findings: tuple[Finding, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "verdict": self.verdict.value,
-            "findings": [finding.to_dict() for finding in self.findings],
-        }

@@ -15,7 +15,13 @@ import httpx
 
 from app.webhooks.retry import parse_retry_after
 from app.webhooks.signing import webhook_headers
-from app.webhooks.ssrf import Resolver, UnsafeURLError, resolve_and_check, send_pinned
+from app.webhooks.ssrf import (
+    Resolver,
+    UnsafeURLError,
+    build_pinned_request,
+    resolve_and_check,
+    send_pinned,
+)
 
 RESPONSE_BODY_LIMIT = 1024
 """Bytes of each response kept in the attempt log."""
@@ -103,9 +109,19 @@ async def send_one(
             headers["user-agent"] = USER_AGENT
             # Raw bytes are logged: no compression, so a small reply cannot inflate.
             headers["accept-encoding"] = "identity"
-            response = await send_pinned(
-                client, "POST", message.url, target=target, headers=headers, content=message.body
-            )
+            requests = [
+                build_pinned_request(
+                    client,
+                    "POST",
+                    message.url,
+                    target=target,
+                    headers=headers,
+                    content=message.body,
+                    address=address,
+                )
+                for address in target.addresses
+            ]
+            response = await send_pinned(client, requests)
             try:
                 status_code = response.status_code
                 if response.is_redirect:

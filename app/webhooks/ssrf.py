@@ -387,27 +387,18 @@ def _is_ip_literal(host: str) -> bool:
 
 
 async def send_pinned(
-    client: httpx.AsyncClient,
-    method: str,
-    url: str,
-    *,
-    target: ResolvedTarget,
-    headers: Mapping[str, str],
-    content: bytes,
+    client: httpx.AsyncClient, requests: Sequence[httpx.Request]
 ) -> httpx.Response:
-    """Send a pinned request, trying each checked address until one connects.
+    """Send the first of `requests` (one per checked address) that connects.
 
     Redirects are never followed, whatever the client's setting: a redirect would lead
     to a URL nobody checked, so the 3xx itself is the response. The response is
     streamed: the caller reads what it needs and closes it.
     """
-    for index, address in enumerate(target.addresses):
-        request = build_pinned_request(
-            client, method, url, target=target, headers=headers, content=content, address=address
-        )
+    for index, request in enumerate(requests):
         try:
             return await client.send(request, stream=True, follow_redirects=False)
         except httpx.ConnectError:
-            if index + 1 == len(target.addresses):
+            if index + 1 == len(requests):
                 raise
     raise UnsafeURLError("no address to connect to")

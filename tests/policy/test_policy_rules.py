@@ -7,6 +7,7 @@ import pytest
 
 from app.enums import Channel, Decision, Direction, Platform, Severity, Verdict
 from app.policy import DEFAULT_SETTINGS, CallingHours, settings_from_document
+from app.schemas.attempts import EvaluationRead, FindingRead
 from tests.policy.policy_factories import (
     DAY,
     HOUR,
@@ -631,24 +632,22 @@ def test_findings_are_ordered_by_severity_then_rule_order() -> None:
     assert [f.severity.value for f in early.findings] == ["block", "block", "warn", "info"]
 
 
-def test_finding_to_dict_has_the_contract_shape() -> None:
+def test_finding_has_the_contract_shape() -> None:
     found = finding(run(attempt(EMAIL, T + HOUR)), "wait-24-hours")
-    as_dict = found.to_dict()
-    assert list(as_dict) == ["rule", "severity", "message", "advice", "details"]
-    assert as_dict["rule"] == "wait-24-hours"
-    assert as_dict["severity"] == "warn"
+    as_json = FindingRead.model_validate(found).model_dump(mode="json")
+    assert list(as_json) == ["rule", "severity", "message", "advice", "details"]
+    assert as_json["rule"] == "wait-24-hours"
+    assert as_json["severity"] == "warn"
     post = run(attempt(Channel.PUBLIC_POST, T + DAY, contact=None))
-    assert replace(finding(post, "no-public-post"), details=None).to_dict().keys() == {
-        "rule",
-        "severity",
-        "message",
-        "advice",
-    }
+    plain = replace(finding(post, "no-public-post"), details=None)
+    assert FindingRead.model_validate(plain).model_dump(mode="json")["details"] is None
 
 
-def test_evaluation_to_dict_lists_findings_in_order() -> None:
+def test_evaluation_lists_findings_in_order() -> None:
     evaluation = run(attempt(EMAIL, T + HOUR))
-    assert evaluation.to_dict() == {
+    assert EvaluationRead.model_validate(evaluation).model_dump(mode="json") == {
         "verdict": "flagged",
-        "findings": [f.to_dict() for f in evaluation.findings],
+        "findings": [
+            FindingRead.model_validate(f).model_dump(mode="json") for f in evaluation.findings
+        ],
     }

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from app.webhooks.ssrf import (
     send_pinned,
     system_resolver,
 )
+from tests.receiver import Receiver, Reply
 
 
 @dataclass
@@ -454,55 +454,28 @@ def test_pinned_request_refuses_a_target_for_another_url(client: httpx.AsyncClie
         )
 
 
-@dataclass
-class Receiver:
-    """A raw HTTP/1.1 server on 127.0.0.1 that records each request and keeps connections alive."""
-
-    status: bytes = b"200 OK"
-    extra_headers: bytes = b""
-    requests: list[bytes] = field(default_factory=list)
-    connections: int = 0
-    port: int = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.IncompleteReadError:
-                    return
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                self.requests.append(head + await reader.readexactly(length))
-                closing = b"\r\nconnection: close\r\n" in head.lower()
-                writer.write(
-                    b"HTTP/1.1 "
-                    + self.status
-                    + b"\r\nContent-Length: 2\r\n"
-                    + (b"Connection: close\r\n" if closing else b"")
-                    + self.extra_headers
-                    + b"\r\nok"
-                )
-                await writer.drain()
-                if closing:
-                    return
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, ssl.SSLError):
-                await writer.wait_closed()
+async def post_pinned(
+    client: httpx.AsyncClient,
+    url: str,
+    target: ResolvedTarget,
+    headers: dict[str, str],
+    content: bytes,
+) -> httpx.Response:
+    """POST through `send_pinned`, one pinned request per checked address, as webhooks do."""
+    requests = [
+        build_pinned_request(
+            client, "POST", url, target=target, headers=headers, content=content, address=address
+        )
+        for address in target.addresses
+    ]
+    return await send_pinned(client, requests)
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    recv = Receiver()
-    server = await asyncio.start_server(recv.handle, "127.0.0.1", 0)
-    recv.port = server.sockets[0].getsockname()[1]
-    async with server:
-        yield recv
+def receiver() -> Iterator[Receiver]:
+    recv = Receiver().start()
+    yield recv
+    recv.close()
 
 
 async def test_pinned_request_reaches_the_checked_address_with_the_original_host(
@@ -512,13 +485,11 @@ async def test_pinned_request_reaches_the_checked_address_with_the_original_host
     target = await resolve_and_check(
         url, allow_private=True, resolver=dns(hooks_example_test=["127.0.0.1"])
     )
-    response = await send_pinned(
-        client, "POST", url, target=target, headers={"webhook-id": "evt_1"}, content=b'{"a":1}'
-    )
+    response = await post_pinned(client, url, target, {"webhook-id": "evt_1"}, b'{"a":1}')
     assert response.status_code == 200
     assert (await response.aread()) == b"ok"
     await response.aclose()
-    [raw] = receiver.requests
+    [raw] = [request.raw for request in receiver.requests]
     assert raw.startswith(b"POST /in HTTP/1.1\r\n")
     assert f"\r\nHost: hooks.example.test:{receiver.port}\r\n".encode() in raw
     assert b"\r\nwebhook-id: evt_1\r\n" in raw
@@ -526,12 +497,13 @@ async def test_pinned_request_reaches_the_checked_address_with_the_original_host
 
 
 async def test_send_pinned_never_follows_redirects(receiver: Receiver) -> None:
-    receiver.status = b"302 Found"
-    receiver.extra_headers = b"Location: http://169.254.169.254/latest/meta-data/\r\n"
+    receiver.reply(
+        "/", Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    )
     url = f"http://127.0.0.1:{receiver.port}/"
     target = await resolve_and_check(url, allow_private=True, resolver=no_dns)
     async with httpx.AsyncClient(follow_redirects=True, trust_env=False) as following:
-        response = await send_pinned(following, "POST", url, target=target, headers={}, content=b"")
+        response = await post_pinned(following, url, target, {}, b"")
     assert response.status_code == 302
     assert len(receiver.requests) == 1
 
@@ -544,16 +516,14 @@ Made with `openssl req`/`openssl x509` (P-256); the CA key was thrown away.
 
 
 @pytest.fixture
-async def tls_receiver() -> AsyncIterator[tuple[Receiver, list[str | None]]]:
-    recv = Receiver()
+def tls_receiver() -> Iterator[tuple[Receiver, list[str | None]]]:
     sni_seen: list[str | None] = []
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(TLS_DIR / "server.pem", TLS_DIR / "server.key")
     context.sni_callback = lambda _sock, name, _ctx: sni_seen.append(name)
-    server = await asyncio.start_server(recv.handle, "127.0.0.1", 0, ssl=context)
-    recv.port = server.sockets[0].getsockname()[1]
-    async with server:
-        yield recv, sni_seen
+    recv = Receiver(tls=context).start()
+    yield recv, sni_seen
+    recv.close()
 
 
 @pytest.fixture
@@ -571,10 +541,10 @@ async def test_pinned_https_request_sends_the_hostname_as_sni_and_verifies_it(
     target = await resolve_and_check(
         url, allow_private=True, resolver=dns(hooks_example_test=["127.0.0.1"])
     )
-    response = await send_pinned(tls_client, "POST", url, target=target, headers={}, content=b"{}")
+    response = await post_pinned(tls_client, url, target, {}, b"{}")
     assert response.status_code == 200
     assert sni_seen == ["hooks.example.test"]
-    [raw] = receiver.requests
+    [raw] = [request.raw for request in receiver.requests]
     assert f"\r\nHost: hooks.example.test:{receiver.port}\r\n".encode() in raw
 
 
@@ -595,7 +565,7 @@ async def test_plain_http_pinned_requests_to_one_host_share_a_connection(
         url, allow_private=True, resolver=dns(hooks_example_test=["127.0.0.1"])
     )
     for _ in range(2):
-        response = await send_pinned(client, "POST", url, target=target, headers={}, content=b"")
+        response = await post_pinned(client, url, target, {}, b"")
         assert response.status_code == 200
         await response.aread()
         await response.aclose()
@@ -612,11 +582,9 @@ async def test_tls_connection_verified_for_one_host_is_not_reused_for_another_on
     other = f"https://other.example.test:{receiver.port}/in"
     good_target = await resolve_and_check(good, allow_private=True, resolver=resolver)
     other_target = await resolve_and_check(other, allow_private=True, resolver=resolver)
-    response = await send_pinned(
-        tls_client, "POST", good, target=good_target, headers={}, content=b""
-    )
+    response = await post_pinned(tls_client, good, good_target, {}, b"")
     assert response.status_code == 200
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-        await send_pinned(tls_client, "POST", other, target=other_target, headers={}, content=b"")
+        await post_pinned(tls_client, other, other_target, {}, b"")
     assert sni_seen == ["hooks.example.test", "other.example.test"]
     assert len(receiver.requests) == 1

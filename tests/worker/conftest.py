@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
-from tests.worker.receiver import Receiver
+from tests.receiver import Receiver
 
 FAST_SCHEDULE = (0.2, 0.2, 0.2)
 

@@ -26,6 +26,7 @@ from app.services.events import record_event
 from app.services.leases import claim_due, lease_for, record_results
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult
+from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
     attempts_of,
@@ -37,7 +38,6 @@ from tests.worker.helpers import (
     record_one,
     send,
 )
-from tests.worker.receiver import Receiver, Reply
 
 Sessions = async_sessionmaker[AsyncSession]
 

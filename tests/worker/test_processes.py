@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.session import create_engine
 from tests.conftest import PG_URL
+from tests.receiver import Receiver, Reply
 from tests.worker.helpers import account_id, create_endpoint, deliveries_of, record
-from tests.worker.receiver import Receiver, Reply
 
 WINDOWS = 2000
 WORKERS = 4

@@ -27,6 +27,7 @@ from app.settings import Settings
 from app.worker.runner import Worker
 from tests.api.factories import create_interview
 from tests.conftest import PG_URL
+from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
     attempts_of,
@@ -35,7 +36,6 @@ from tests.worker.helpers import (
     dispatch,
     record,
 )
-from tests.worker.receiver import Receiver, Reply
 
 Sessions = async_sessionmaker[AsyncSession]
 

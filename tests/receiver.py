@@ -1,11 +1,13 @@
 """A real HTTP receiver on 127.0.0.1 for webhook tests: records requests, replies as told.
 
-A thread per request, so a slow reply on one path never blocks another path.
+A thread per connection, so a slow reply on one path never blocks another path.
+Connections are kept alive (and counted); `tls` serves HTTPS with the given context.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,6 +32,8 @@ class Received:
     body: bytes
     arrived: float
     """`time.monotonic()` when the request was read."""
+    raw: bytes = b""
+    """The request as it came over the wire: request line, headers, blank line, body."""
 
     @property
     def webhook_id(self) -> str:
@@ -47,14 +51,19 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """Start with `start()`, stop with `close()`; replies per path, in order, last one repeats."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._lock = threading.Lock()
+        self.connections = 0
         self._replies: dict[str, list[Reply]] = {}
         self._closing = threading.Event()
         self.requests: list[Received] = []
         self.answered: list[Received] = []
         """Requests whose reply was fully written."""
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._scheme = "http"
+        if tls is not None:
+            self._scheme = "https"
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -64,7 +73,7 @@ class Receiver:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self._scheme}://127.0.0.1:{self.port}{path}"
 
     def reply(self, path: str, *replies: Reply) -> None:
         with self._lock:
@@ -107,14 +116,21 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver.connections += 1
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                head = b"".join(f"{k}: {v}\r\n".encode() for k, v in self.headers.raw_items())
                 record = Received(
                     path=self.path,
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                     arrived=time.monotonic(),
+                    raw=self.raw_requestline + head + b"\r\n" + body,
                 )
                 with receiver._lock:
                     receiver.requests.append(record)
