@@ -9,12 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api.middleware import (
-    BodyLimitMiddleware,
-    IdempotencyMiddleware,
-    MetricsMiddleware,
-    NulRefusalMiddleware,
-)
+from app.api.idempotency import IdempotencyMiddleware
+from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, NulRefusalMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routes import (
     accounts,
@@ -47,6 +43,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settings.secret_box()  # refuse to start without a key where one is required
         worker = Worker(settings, sessionmaker) if with_worker else None
         task = asyncio.create_task(worker.run()) if worker else None
         try:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.crypto import SecretBox, secret_box
 from app.webhooks.retry import DEFAULT_SCHEDULE, parse_schedule
 
 
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     admin_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    """Fernet key(s), comma-separated, first one sealing: webhook secrets at rest."""
     webhook_allow_private: bool = False
     webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_SCHEDULE
     webhook_timeout: float = Field(default=10.0, gt=0, le=50)
@@ -31,6 +34,12 @@ class Settings(BaseSettings):
     worker_per_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
     retention_days: int = Field(default=30, ge=1, le=3650)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=20)
+
+    def secret_box(self) -> SecretBox:
+        """Seals and opens webhook secrets; raises `ConfigurationError` when no key can
+        be had (PostgreSQL without `FOLLOWUP_SECRET_KEY`)."""
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return secret_box(key, self.database_url)
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod

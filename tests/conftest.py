@@ -24,6 +24,8 @@ from app.settings import Settings
 
 PG_URL = os.environ.get("FOLLOWUP_TEST_DATABASE_URL")
 ADMIN_TOKEN = "test-admin-token"
+SECRET_KEY = "dGVzdC1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+"""A fixed Fernet key for tests (32 bytes, url-safe base64); never used outside tests."""
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:
@@ -81,6 +83,7 @@ def settings(database_url: str) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        secret_key=SECRET_KEY,  # type: ignore[arg-type]
         webhook_allow_private=True,
     )
 

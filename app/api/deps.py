@@ -47,26 +47,50 @@ def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
+SESSION_STATE = "followup.session"
+"""`request.state` key: a session (with its open transaction) that the idempotency
+middleware owns; the route works in it and the middleware commits it."""
+ACCOUNT_STATE = "followup.account"
+"""`request.state` key: the account the idempotency middleware already authenticated."""
+OUTCOME = "followup.outcome"
+"""`session.info` key: "commit" or "rollback", what the route's outcome asks of a
+transaction it does not own."""
+
+
+def _wants_commit(exc: BaseException | None) -> bool:
+    return exc is None or (isinstance(exc, AppError) and exc.keeps_changes)
+
+
 async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit on success, roll back on any error, except
-    an error that records a change itself (`AppError.keeps_changes`): that commits."""
+    an error that records a change itself (`AppError.keeps_changes`): that commits.
+
+    Under an `Idempotency-Key` the middleware owns the transaction (it stores the
+    response in it before committing); the outcome is then left for it in
+    `session.info[OUTCOME]`.
+    """
+    shared: AsyncSession | None = getattr(request.state, SESSION_STATE, None)
+    if shared is not None:
+        try:
+            yield shared
+        except BaseException as exc:
+            shared.info[OUTCOME] = "commit" if _wants_commit(exc) else "rollback"
+            raise
+        shared.info[OUTCOME] = "commit"
+        return
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         session.info[NOW] = now
         transaction = await session.begin()
         try:
             yield session
-        except AppError as exc:
-            if exc.keeps_changes:
+        except BaseException as exc:
+            if _wants_commit(exc):
                 await transaction.commit()
             else:
                 await transaction.rollback()
             raise
-        except BaseException:
-            await transaction.rollback()
-            raise
-        else:
-            await transaction.commit()
+        await transaction.commit()
 
 
 # "function" scope: commit before the response is sent, not after.
@@ -77,9 +101,13 @@ _admin_bearer = HTTPBearer(auto_error=False, description="The FOLLOWUP_ADMIN_TOK
 
 
 async def get_account(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
+    known: Account | None = getattr(request.state, ACCOUNT_STATE, None)
+    if known is not None:
+        return known
     if credentials is None:
         raise UnauthorizedError("Send an API key as `Authorization: Bearer <key>`.")
     return await account_service.authenticate(session, credentials.credentials)

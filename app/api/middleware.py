@@ -6,18 +6,13 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import app_error_response, problem_response
-from app.clock import utcnow
-from app.errors import AppError, PayloadTooLargeError, UnauthorizedError
-from app.services import accounts as account_service
-from app.services import idempotency
+from app.errors import PayloadTooLargeError
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_IDEMPOTENCY_KEY = 255
 
 REQUESTS = Counter(
     "followup_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
@@ -27,7 +22,7 @@ LATENCY = Histogram(
 )
 
 
-def _replay_receive(body: bytes) -> Receive:
+def replay_receive(body: bytes) -> Receive:
     sent = False
 
     async def receive() -> Message:
@@ -40,7 +35,7 @@ def _replay_receive(body: bytes) -> Receive:
     return receive
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None when it exceeds `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
@@ -93,125 +88,14 @@ class BodyLimitMiddleware:
             return
         length = Headers(scope=scope).get("content-length")
         too_large = length is not None and length.isdigit() and int(length) > self.limit
-        body = None if too_large else await _read_body(receive, self.limit)
+        body = None if too_large else await read_body(receive, self.limit)
         if body is None:
             response = app_error_response(
                 PayloadTooLargeError(f"Request bodies are limited to {self.limit} bytes.")
             )
             await response(scope, receive, send)
             return
-        await self.app(scope, _replay_receive(body), send)
-
-
-class IdempotencyMiddleware:
-    """`Idempotency-Key` on POST: replay the first response, 422 on reuse, 409 in flight."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        key = headers.get("idempotency-key")
-        if key is None:
-            await self.app(scope, receive, send)
-            return
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-            response = problem_response(
-                422,
-                "validation-error",
-                "Validation error",
-                "Idempotency-Key must be 1 to 255 characters.",
-                {"errors": [{"loc": ["header", "Idempotency-Key"], "msg": "1 to 255 characters"}]},
-            )
-            await response(scope, receive, send)
-            return
-        factory: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
-        owner = await self._owner(factory, scope["path"], headers.get("authorization"))
-        if owner is None:
-            await self.app(scope, receive, send)
-            return
-        body = await _read_body(receive, MAX_BODY_BYTES) or b""
-        fingerprint = idempotency.request_fingerprint(
-            scope["method"], scope["path"], scope.get("query_string", b""), body
-        )
-        try:
-            async with factory() as session, session.begin():
-                stored = await idempotency.begin(session, owner, key, fingerprint, utcnow())
-        except AppError as exc:
-            await app_error_response(exc)(scope, receive, send)
-            return
-        if stored is not None:
-            await self._replay(stored, send)
-            return
-        await self._run(scope, body, send, factory, owner, key)
-
-    @staticmethod
-    async def _owner(
-        factory: async_sessionmaker[AsyncSession], path: str, authorization: str | None
-    ) -> str | None:
-        """The key's scope: the caller's account, "admin", or None to skip (auth fails later)."""
-        if path.startswith("/admin/"):
-            return "admin"
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        try:
-            async with factory() as session:
-                account = await account_service.authenticate(session, token.strip())
-        except UnauthorizedError:
-            return None
-        return account.id
-
-    @staticmethod
-    async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
-        headers = [(k.encode(), v.encode()) for k, v in stored.headers.items()]
-        headers.append((b"idempotent-replayed", b"true"))
-        body = stored.body.encode()
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send(
-            {"type": "http.response.start", "status": stored.status_code, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def _run(
-        self,
-        scope: Scope,
-        body: bytes,
-        send: Send,
-        factory: async_sessionmaker[AsyncSession],
-        owner: str,
-        key: str,
-    ) -> None:
-        status = 500
-        kept_headers: dict[str, str] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for raw_name, raw_value in message.get("headers", []):
-                    name = raw_name.decode().lower()
-                    if name in ("content-type", "location", "retry-after"):
-                        kept_headers[name] = raw_value.decode()
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, _replay_receive(body), capture)
-        finally:
-            async with factory() as session, session.begin():
-                if status >= 500:
-                    await idempotency.abandon(session, owner, key)
-                else:
-                    response = idempotency.StoredResponse(
-                        status, kept_headers, b"".join(chunks).decode("utf-8", "replace")
-                    )
-                    await idempotency.complete(session, owner, key, response)
+        await self.app(scope, replay_receive(body), send)
 
 
 def _route_label(scope: Scope) -> str:

@@ -92,10 +92,11 @@ class Contact(TimestampMixin, Base):
 
 
 class IdempotencyRecord(Base):
-    """A POST seen with an `Idempotency-Key`: in flight until `status_code` is set.
+    """The response to a POST sent with an `Idempotency-Key`, stored (secrets removed)
+    in the same transaction as the change it reports.
 
-    `scope` is the account id (or "admin" for operator calls), so keys never collide
-    across tenants.
+    `scope` is the account id (or the admin token's identity), so keys never collide
+    across callers.
     """
 
     __tablename__ = "idempotency_keys"
@@ -103,9 +104,9 @@ class IdempotencyRecord(Base):
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None]
-    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    response_body: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int]
+    response_headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -190,8 +191,9 @@ class WebhookEndpoint(TimestampMixin, Base):
     """Empty means every event type."""
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(500))
+    """Sealed with `FOLLOWUP_SECRET_KEY` (`app.crypto`), like `previous_secret`."""
+    previous_secret: Mapped[str | None] = mapped_column(String(500))
     previous_secret_expires_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
     """Start of the current run of failed attempts; None after any success."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -63,6 +63,13 @@ class WebhookEndpointRead(OutputModel):
 
 
 class WebhookEndpointWithSecret(WebhookEndpointRead):
+    @classmethod
+    def of(cls, endpoint: Any, secret: str) -> WebhookEndpointWithSecret:
+        """The endpoint with its plain secret (stored sealed, so given separately)."""
+        return cls.model_validate(
+            {**WebhookEndpointRead.model_validate(endpoint).model_dump(), "secret": secret}
+        )
+
     """Returned only on creation and rotation: the one time the secret is shown."""
 
     secret: str = Field(description="`whsec_` + base64; verify `webhook-signature` with it.")

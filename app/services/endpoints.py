@@ -1,7 +1,8 @@
 """Webhook endpoints: their management, and the fan-out of events into deliveries.
 
-Secrets are stored in the clear because every attempt must be signed with them; they
-leave the service only in the create and rotate responses.
+Signing secrets are stored sealed (`app.crypto`): every attempt must be signed with
+them, so they are encrypted rather than hashed. The plain secret leaves the service
+only in the create and rotate responses.
 """
 
 from __future__ import annotations
@@ -93,21 +94,23 @@ async def create_endpoint(
     fields: WebhookEndpointCreate,
     settings: Settings,
     resolver: Resolver | None = None,
-) -> WebhookEndpoint:
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its plain secret (shown once, in the response)."""
     await check_url(fields.url, settings, resolver)
+    plain = generate_secret()
     endpoint = WebhookEndpoint(
         account_id=account_id,
         url=fields.url,
         description=fields.description,
         event_types=_event_types(fields.event_types),
         enabled=fields.enabled,
-        secret=generate_secret(),
+        secret=settings.secret_box().seal(plain),
     )
     if not endpoint.enabled:
         endpoint.disabled_reason = DISABLED_BY_ACCOUNT
     session.add(endpoint)
     await session.flush()
-    return endpoint
+    return endpoint, plain
 
 
 async def update_endpoint(
@@ -147,8 +150,8 @@ async def delete_endpoint(session: AsyncSession, account_id: str, endpoint_id: s
 
 
 async def rotate_secret(
-    session: AsyncSession, account_id: str, endpoint_id: str, now: datetime
-) -> WebhookEndpoint:
+    session: AsyncSession, account_id: str, endpoint_id: str, now: datetime, settings: Settings
+) -> tuple[WebhookEndpoint, str]:
     """A new secret; the current one keeps signing beside it for 24 h.
 
     Rotating again within those 24 h retires the oldest secret at once: at most two
@@ -157,9 +160,10 @@ async def rotate_secret(
     endpoint = await get_endpoint(session, account_id, endpoint_id)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
-    endpoint.secret = generate_secret()
+    plain = generate_secret()
+    endpoint.secret = settings.secret_box().seal(plain)
     await session.flush()
-    return endpoint
+    return endpoint, plain
 
 
 def subscribes_to(endpoint_types: list[str], event_type: str) -> bool:

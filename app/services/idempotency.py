@@ -1,4 +1,4 @@
-"""Idempotency keys: replay the first response to a repeated POST, refuse reuse."""
+"""Idempotency keys: the stored first response to a repeated POST (see `app.api.idempotency`)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import IdempotencyRecord
-from app.errors import ConflictError, IdempotencyKeyReuseError
+from app.errors import IdempotencyKeyReuseError
 
 KEY_TTL = timedelta(hours=24)
 """Keys are kept at least this long; older records may be pruned or reused."""
-STALE_CLAIM = timedelta(minutes=5)
-"""A claim left unfinished this long belongs to a request that died with its process."""
 
 
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -34,61 +31,53 @@ class StoredResponse:
     body: str
 
 
-async def begin(
+async def lookup(
     session: AsyncSession, scope: str, key: str, fingerprint: str, now: datetime
 ) -> StoredResponse | None:
-    """Claim the key (None: go ahead) or return the stored response to replay.
+    """The stored response to replay for this key, or None (the key is free).
 
-    Raises 409 while the first request is still in flight and 422 when the key
-    was used for a different request.
+    Raises 422 when the key was used for a different request. A record past its 24 h
+    is forgotten here, so the key can be used again.
     """
     record = await session.get(IdempotencyRecord, (scope, key))
-    if record is not None and (
-        record.created_at < now - KEY_TTL
-        or (record.status_code is None and record.created_at < now - STALE_CLAIM)
-    ):
+    if record is None:
+        return None
+    if record.created_at < now - KEY_TTL:
         await session.delete(record)
         await session.flush()
-        record = None
-    if record is None:
-        session.add(
-            IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, created_at=now)
-        )
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            raise ConflictError("A request with this Idempotency-Key is in progress.") from exc
         return None
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReuseError(
             "This Idempotency-Key was already used with a different request."
         )
-    if record.status_code is None:
-        raise ConflictError("A request with this Idempotency-Key is in progress.")
-    return StoredResponse(
-        record.status_code, dict(record.response_headers or {}), record.response_body or ""
-    )
+    return StoredResponse(record.status_code, dict(record.response_headers), record.response_body)
 
 
-async def complete(session: AsyncSession, scope: str, key: str, response: StoredResponse) -> None:
-    record = await session.get(IdempotencyRecord, (scope, key))
-    if record is None:
-        return
-    record.status_code = response.status_code
-    record.response_headers = response.headers
-    record.response_body = response.body
-    await session.flush()
+async def store(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    response: StoredResponse,
+    now: datetime,
+) -> None:
+    """Keep the response, in the caller's transaction (the one holding the change).
 
-
-async def abandon(session: AsyncSession, scope: str, key: str) -> None:
-    """Forget a claim whose request failed, so the client may retry with the same key."""
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.status_code.is_(None),
+    A concurrent request that committed the same key first makes this flush fail with
+    an integrity error; the caller then replays that request's response.
+    """
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            status_code=response.status_code,
+            response_headers=response.headers,
+            response_body=response.body,
+            created_at=now,
         )
     )
+    await session.flush()
 
 
 async def prune(session: AsyncSession, now: datetime, batch: int = 500) -> int:

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.clock import format_utc
+from app.crypto import SecretBox
 from app.db.base import new_id
 from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus
@@ -123,6 +124,7 @@ async def claim_due(
     limit: int,
     lease: timedelta,
     *,
+    box: SecretBox,
     per_endpoint: int | None = None,
     busy: Mapping[str, int] | None = None,
 ) -> list[WorkItem]:
@@ -207,7 +209,9 @@ async def claim_due(
                 url=url,
                 event_id=event_id,
                 body=encode_envelope(event_id, event_type, created_at, data),
-                secrets=live_secrets(secret, previous, expires, now),
+                secrets=live_secrets(
+                    box.open(secret), box.open(previous) if previous else None, expires, now
+                ),
             ),
             attempt_number=attempts + 1,
             endpoint_failing=failing_since is not None,

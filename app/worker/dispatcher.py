@@ -149,6 +149,7 @@ class Dispatcher:
                     utcnow(),
                     room,
                     self.lease,
+                    box=self.settings.secret_box(),
                     per_endpoint=limit,
                     busy=self._per_endpoint,
                 )

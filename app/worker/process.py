@@ -36,4 +36,5 @@ async def _main(settings: Settings) -> None:
 
 
 def run_worker_process(settings: Settings) -> None:
+    settings.secret_box()  # refuse to start without a key where one is required
     asyncio.run(_main(settings))

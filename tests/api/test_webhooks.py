@@ -346,7 +346,7 @@ async def _finish_one(app: Any, event_id: str, status_code: int) -> str:
     settings: Settings = app.state.settings
     now = utcnow()
     async with sessions(app)() as session, session.begin():
-        items = await claim_due(session, now, 100, lease_for(settings))
+        items = await claim_due(session, now, 100, lease_for(settings), box=settings.secret_box())
     [item] = [i for i in items if i.message.event_id == event_id]
     async with sessions(app)() as session, session.begin():
         await release(session, [i for i in items if i is not item])
@@ -492,6 +492,9 @@ async def test_create_is_idempotent_with_a_key(api: httpx.AsyncClient) -> None:
     first = await api.post("/v1/webhook-endpoints", json={"url": HOOK}, headers=headers)
     again = await api.post("/v1/webhook-endpoints", json={"url": HOOK}, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()
+    assert first.json()["secret"].startswith("whsec_")
+    assert "secret-omitted" not in first.headers
+    assert again.json() == {**first.json(), "secret": None}, "the replay never carries the secret"
     assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["secret-omitted"] == "true"
     assert len((await api.get("/v1/webhook-endpoints")).json()["data"]) == 1

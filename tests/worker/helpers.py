@@ -91,7 +91,7 @@ async def dispatch(
     """One dispatcher pass by hand: claim what is due at `now`, send each, record each."""
     now = now or utcnow()
     async with sessionmaker() as session, session.begin():
-        items = await claim_due(session, now, limit, lease_for(settings))
+        items = await claim_due(session, now, limit, lease_for(settings), box=settings.secret_box())
     outcomes = []
     for item in items:
         result = await send(client, item, settings, resolver=resolver)

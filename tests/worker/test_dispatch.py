@@ -463,12 +463,16 @@ async def test_a_lost_lease_records_nothing(
     now = utcnow()
     lease = lease_for(worker_settings)
     async with sessionmaker() as session, session.begin():
-        [first] = await claim_due(session, now, 10, lease)
+        [first] = await claim_due(session, now, 10, lease, box=worker_settings.secret_box())
     async with sessionmaker() as session, session.begin():
-        assert await claim_due(session, now, 10, lease) == [], "leased rows are skipped"
+        assert await claim_due(session, now, 10, lease, box=worker_settings.secret_box()) == [], (
+            "leased rows are skipped"
+        )
     after_lease = now + lease + timedelta(seconds=1)
     async with sessionmaker() as session, session.begin():
-        [second] = await claim_due(session, after_lease, 10, lease)
+        [second] = await claim_due(
+            session, after_lease, 10, lease, box=worker_settings.secret_box()
+        )
     assert second.delivery_id == first.delivery_id
     assert second.lease_token != first.lease_token
 
@@ -493,9 +497,17 @@ async def test_claim_honours_the_limit_and_the_per_endpoint_bound(
     lease = lease_for(worker_settings)
 
     async with sessionmaker() as session, session.begin():
-        first = await claim_due(session, utcnow(), 10, lease, per_endpoint=2, busy={busy["id"]: 1})
-        second = await claim_due(session, utcnow(), 3, lease)
-        rest = await claim_due(session, utcnow(), 10, lease)
+        first = await claim_due(
+            session,
+            utcnow(),
+            10,
+            lease,
+            box=worker_settings.secret_box(),
+            per_endpoint=2,
+            busy={busy["id"]: 1},
+        )
+        second = await claim_due(session, utcnow(), 3, lease, box=worker_settings.secret_box())
+        rest = await claim_due(session, utcnow(), 10, lease, box=worker_settings.secret_box())
 
     assert sorted(i.endpoint_id for i in first) == sorted([busy["id"]] + [idle["id"]] * 2)
     assert len(second) == 3, "the limit"
@@ -568,7 +580,9 @@ async def test_record_result_without_a_response_counts_as_failure(
     await record(sessionmaker, await account_id(api))
     now = utcnow()
     async with sessionmaker() as session, session.begin():
-        [item] = await claim_due(session, now, 10, lease_for(worker_settings))
+        [item] = await claim_due(
+            session, now, 10, lease_for(worker_settings), box=worker_settings.secret_box()
+        )
     result = AttemptResult(
         attempted_at=now,
         duration_ms=3,
@@ -632,7 +646,9 @@ async def test_a_batch_of_results_tracks_the_endpoints_failures_in_order(
             .values(failing_since=earlier)
         )
     async with sessionmaker() as session, session.begin():
-        items = await claim_due(session, utcnow(), 10, lease_for(worker_settings))
+        items = await claim_due(
+            session, utcnow(), 10, lease_for(worker_settings), box=worker_settings.secret_box()
+        )
     times = [start + timedelta(seconds=n) for n in range(len(codes))]
 
     async with sessionmaker() as session, session.begin():

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.session import create_engine
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, SECRET_KEY
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import account_id, create_endpoint, deliveries_of, record
 
@@ -31,6 +31,7 @@ def worker_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     env.update(
         FOLLOWUP_DATABASE_URL=database_url,
+        FOLLOWUP_SECRET_KEY=SECRET_KEY,
         FOLLOWUP_WEBHOOK_ALLOW_PRIVATE="true",
         FOLLOWUP_LOG_LEVEL="WARNING",
         FOLLOWUP_WORKER_POLL_INTERVAL="0.3",

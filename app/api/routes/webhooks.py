@@ -41,8 +41,8 @@ async def create_endpoint(
     settings: SettingsDep,
     resolver: ResolverDep,
 ) -> WebhookEndpointWithSecret:
-    endpoint = await service.create_endpoint(session, account.id, body, settings, resolver)
-    return WebhookEndpointWithSecret.model_validate(endpoint)
+    endpoint, secret = await service.create_endpoint(session, account.id, body, settings, resolver)
+    return WebhookEndpointWithSecret.of(endpoint, secret)
 
 
 @router.get("/v1/webhook-endpoints")
@@ -87,12 +87,15 @@ async def delete_endpoint(
 
 @router.post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret")
 async def rotate_secret(
-    endpoint_id: ResourceId, session: SessionDep, account: AccountDep, now: NowDep
+    endpoint_id: ResourceId,
+    session: SessionDep,
+    account: AccountDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> WebhookEndpointWithSecret:
     """A new secret; the old one keeps signing beside it for 24 h."""
-    return WebhookEndpointWithSecret.model_validate(
-        await service.rotate_secret(session, account.id, endpoint_id, now)
-    )
+    endpoint, secret = await service.rotate_secret(session, account.id, endpoint_id, now, settings)
+    return WebhookEndpointWithSecret.of(endpoint, secret)
 
 
 @router.post(
