@@ -78,6 +78,16 @@ class IdempotencyKeyReuseError(AppError):
     title = "Idempotency key reused"
 
 
+class ServiceUnavailableError(AppError):
+    """The database cannot be reached (or is busy): try again shortly."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+    retry_after = 2
+    """Seconds a client should wait before retrying (the `Retry-After` header)."""
+
+
 class PayloadTooLargeError(AppError):
     status = 413
     slug = "payload-too-large"

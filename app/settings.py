@@ -53,6 +53,24 @@ class Settings(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """`postgresql://…` (or `postgres://`) means asyncpg and `sqlite://…` aiosqlite,
+        the drivers this service ships with; any other driver is refused with the fix."""
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError("FOLLOWUP_DATABASE_URL must look like postgresql://… or sqlite:///…")
+        backend, _, driver = scheme.partition("+")
+        if backend in ("postgresql", "postgres") and driver in ("", "asyncpg"):
+            return f"postgresql+asyncpg://{rest}"
+        if backend == "sqlite" and driver in ("", "aiosqlite"):
+            return f"sqlite+aiosqlite://{rest}"
+        raise ValueError(
+            f"unsupported database driver {scheme!r}: use postgresql+asyncpg://… (or plain "
+            "postgresql://…) or sqlite+aiosqlite:///path (or sqlite:///path)"
+        )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

@@ -31,7 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import ACCOUNT_STATE, OUTCOME, SESSION_STATE, get_now
 from app.api.middleware import MAX_BODY_BYTES, read_body, replay_receive
-from app.api.problems import app_error_response, problem_response
+from app.api.problems import app_error_response, problem_response, unavailable_response
+from app.db.faults import database_unavailable
 from app.db.models import Account
 from app.db.session import NOW
 from app.errors import AppError, ConflictError, UnauthorizedError
@@ -171,10 +172,11 @@ class IdempotencyMiddleware:
                     await transaction.rollback()
                 await app_error_response(exc)(scope, receive, send)
                 return
-            except BaseException:
-                if transaction.is_active:
-                    await transaction.rollback()
-                raise
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                await unavailable_response()(scope, receive, send)
+                return
         if replay is not None:
             await _replay(replay, send)
         else:

@@ -10,9 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError
+from app.db.faults import database_unavailable
+from app.errors import AppError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +53,21 @@ def problem_response(
 
 
 def app_error_response(exc: AppError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers: dict[str, str] | None = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, ServiceUnavailableError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.extra(), headers)
+
+
+UNAVAILABLE = ServiceUnavailableError(
+    "The database cannot be reached right now; retry after the time in Retry-After."
+)
+
+
+def unavailable_response() -> JSONResponse:
+    return app_error_response(UNAVAILABLE)
 
 
 def _loc(loc: tuple[int | str, ...]) -> list[int | str]:
@@ -80,6 +96,13 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(status, slug, title, detail, headers=exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return unavailable_response()
+    return await _unhandled(request, exc)
+
+
 async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -91,4 +114,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for fault in (DBAPIError, PoolTimeout, OSError, TimeoutError):
+        app.add_exception_handler(fault, _database_error)
     app.add_exception_handler(Exception, _unhandled)

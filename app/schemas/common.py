@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
@@ -53,9 +53,17 @@ UTCDatetime = Annotated[
 ]
 
 
+NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+"""Names in a zone database that are not time zones of a place: `Factory` (IANA's
+placeholder), and the host's own aliases."""
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA zone names (tzdata's list, the same on every machine), less the
+    placeholders; never the host's `localtime`, `posix/…` or `right/…` files."""
+    listed = resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(listed) - NOT_PLACES
 
 
 def _known_zone(value: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_
@@ -16,6 +17,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.errors import InputError
 
 T = TypeVar("T")
+
+MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
+MAX_TIME = datetime(9999, 12, 30, tzinfo=UTC)
+"""Times any database here can compare; outside them a cursor was forged."""
 
 
 @dataclass(frozen=True)
@@ -29,14 +34,23 @@ def encode_cursor(sort_value: datetime, row_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_ROW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What an id this service made looks like; anything else in a cursor was forged."""
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor names, or 422 for anything this service did not write
+    (bad base64 or JSON, a time out of range or without offset, a foreign id)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort_text, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         sort_value = datetime.fromisoformat(sort_text)
         if sort_value.tzinfo is None or not isinstance(row_id, str):
             raise ValueError("malformed cursor")
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        sort_value = sort_value.astimezone(UTC)
+        if not MIN_TIME <= sort_value <= MAX_TIME or not _ROW_ID.fullmatch(row_id):
+            raise ValueError("cursor out of range")
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InputError("The cursor is not valid for this list.", ["query", "cursor"]) from exc
     return sort_value, row_id
 

@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clock import utcnow
+from app.db.faults import database_unavailable, database_unmigrated
 from app.services import idempotency
 from app.services.endpoints import WAKEUP_CHANNEL
 from app.services.events import prune_history
@@ -45,6 +46,11 @@ PRUNE_BUDGET = 5.0
 """Seconds one retention run may take; a backlog carries over to a run a minute later."""
 PRUNE_SOON = 60.0
 
+MAX_BACKOFF = 30.0
+"""Longest wait between tries while the database is away."""
+FAULT_LOG_EVERY = 60.0
+"""Seconds between the log lines that say the database is still away."""
+
 T = TypeVar("T")
 
 
@@ -62,6 +68,9 @@ class Worker:
         self.sessionmaker = sessionmaker
         self.resolver = resolver
         self._stopping = asyncio.Event()
+        self._fault_since: float | None = None
+        """Loop time the database first failed in the current outage."""
+        self._fault_said: float | None = None
         self._wake = asyncio.Event()
 
     def stop(self) -> None:
@@ -115,7 +124,7 @@ class Worker:
                 caught_up = await self._step("retention", self.prune)
                 next_prune = loop.time() + (PRUNE_EVERY if caught_up else PRUNE_SOON)
             if await self._step("dispatcher", dispatcher.fill) is None:
-                await self._sleep(poll)
+                await self._sleep(self._backoff(poll))
                 continue
             delay = next_schedule - loop.time()
             if not dispatcher.backlog:
@@ -125,12 +134,41 @@ class Worker:
             await self._sleep(delay)
 
     async def _step(self, name: str, step: Callable[[], Awaitable[T]]) -> T | None:
-        """Run a step; a failure is logged and the loop carries on (None)."""
+        """Run a step; a failure is logged and the loop carries on (None).
+
+        While the database is away or unmigrated, that is said in one line a minute
+        (not a traceback per step) and the loop backs off, up to `MAX_BACKOFF`.
+        """
         try:
-            return await step()
-        except Exception:
-            logger.exception("worker %s step failed", name)
+            result = await step()
+        except Exception as exc:
+            if database_unmigrated(exc):
+                self._database_fault("the database is not migrated: run `followup migrate`")
+            elif database_unavailable(exc):
+                self._database_fault(f"the database is unreachable ({type(exc).__name__})")
+            else:
+                logger.exception("worker %s step failed", name)
             return None
+        if self._fault_since is not None:
+            logger.warning("the database is back; the worker resumes")
+            self._fault_since = self._fault_said = None
+        return result
+
+    def _database_fault(self, reason: str) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._fault_since is None:
+            self._fault_since = now
+        if self._fault_said is None or now - self._fault_said >= FAULT_LOG_EVERY:
+            logger.error("%s; retrying with back-off", reason)
+            self._fault_said = now
+
+    def _backoff(self, poll: float) -> float:
+        """Seconds to wait after a step failed: the poll interval, doubling while the
+        database stays away, at most `MAX_BACKOFF`."""
+        if self._fault_since is None:
+            return poll
+        waited = asyncio.get_running_loop().time() - self._fault_since
+        return min(MAX_BACKOFF, max(poll, waited))
 
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0:

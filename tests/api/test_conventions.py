@@ -97,8 +97,7 @@ async def test_readyz_is_503_when_database_is_unreachable() -> None:
     ) as http:
         response = await http.get("/readyz")
     await app.state.engine.dispose()
-    assert response.status_code == 503
-    assert response.json()["status"] == "unavailable"
+    assert_problem(response, 503, "service-unavailable")
     assert "127.0.0.1" not in response.text
 
 

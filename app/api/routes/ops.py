@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.api.problems import problem_response
+from app.errors import ServiceUnavailableError
 from app.services.readiness import check_ready
 
 router = APIRouter(tags=["ops"])
@@ -16,12 +18,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable or not migrated"}})
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "description": "service-unavailable: the database is unreachable or not migrated",
+            "content": {"application/problem+json": {}},
+        }
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     problem = await check_ready(request.app.state.engine)
     if problem is None:
         return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable", "detail": problem}, status_code=503)
+    return problem_response(
+        503,
+        ServiceUnavailableError.slug,
+        ServiceUnavailableError.title,
+        problem,
+        headers={"Retry-After": str(ServiceUnavailableError.retry_after)},
+    )
 
 
 @router.get("/metrics", response_class=Response)
