@@ -24,9 +24,9 @@ from app.api.routes import (
     webhooks,
     windows,
 )
-from app.db.session import create_engine, create_sessionmaker
+from app.db.session import create_engine, create_sessionmaker, reader
 from app.settings import Settings, get_settings
-from app.worker.runner import Worker
+from app.worker.process import WorkerThread
 
 DESCRIPTION = """\
 Helps job candidates follow up after an interview the right way: records contact
@@ -44,14 +44,14 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings.secret_box()  # refuse to start without a key where one is required
-        worker = Worker(settings, sessionmaker) if with_worker else None
-        task = asyncio.create_task(worker.run()) if worker else None
+        worker = WorkerThread(settings) if with_worker else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
-            if worker and task:
-                worker.stop()
-                await task
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             await engine.dispose()
 
     app = FastAPI(
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = create_sessionmaker(reader(engine))
     install_problem_handlers(app)
     for router in (
         ops.router,

@@ -65,7 +65,9 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
     """One transaction per request: commit on success, roll back on any error, except
     an error that records a change itself (`AppError.keeps_changes`): that commits.
 
-    Under an `Idempotency-Key` the middleware owns the transaction (it stores the
+    GET and HEAD read through the reading engine (`app.db.session.reader`): no write
+    lock, no BEGIN/COMMIT round trips. Under an `Idempotency-Key` the middleware owns
+    the transaction (it stores the
     response in it before committing); the outcome is then left for it in
     `session.info[OUTCOME]`.
     """
@@ -78,7 +80,11 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
             raise
         shared.info[OUTCOME] = "commit"
         return
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    reading = request.method in ("GET", "HEAD")
+    state = request.app.state
+    factory: async_sessionmaker[AsyncSession] = (
+        state.read_sessionmaker if reading else state.sessionmaker
+    )
     async with factory() as session:
         session.info[NOW] = now
         transaction = await session.begin()

@@ -64,16 +64,35 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(connection: Any) -> None:
-            # Take the write lock up front: a deferred transaction that later writes
-            # fails at once with SQLITE_BUSY instead of waiting its turn.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection: Any) -> None:
+            # A writer takes the write lock up front: a deferred transaction that later
+            # writes fails at once with SQLITE_BUSY instead of waiting its turn. A reader
+            # (see `reader`) starts a deferred one and never waits for the writer (WAL).
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    # Parameters carry secrets (sealed or not) and personal data: never in logs or errors.
+    # No pre-ping round trip per checkout: a connection the server dropped fails its
+    # request with 503 (the client retries) and is replaced; recycling keeps connections
+    # younger than any idle timeout a proxy in between may have. Parameters carry
+    # secrets and personal data: never in logs or error messages.
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        url, pool_size=10, max_overflow=5, pool_recycle=1800, hide_parameters=True
     )
+
+
+READ_ONLY = "followup_read_only"
+"""Execution option of the reading engine (`reader`)."""
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for requests that only read: no write lock on SQLite, and no
+    BEGIN/COMMIT round trips on PostgreSQL (each statement runs on its own)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

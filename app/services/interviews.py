@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.db.models import Account, Candidate, Interview
+from app.db.models import Account, Candidate, FollowupWindow, Interview
 from app.enums import Decision, EventType
 from app.errors import InputError, NotFoundError
 from app.schemas.events import InterviewEventData
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
 from app.services.events import record_event
-from app.services.pagination import PageRequest, paginate
+from app.services.pagination import PageRequest, page_of, page_query
 from app.services.policy_settings import policy_settings
+from app.services.windows import in_order
 
 DEFAULT_DURATION = timedelta(hours=1)
 SCHEDULE_FIELDS = frozenset({"ends_at", "decision_expected_at"})
@@ -124,7 +127,8 @@ async def list_interviews(
     decision: Decision | None = None,
     external_id: str | None = None,
 ) -> tuple[list[InterviewRead], str | None]:
-    """A page of interviews, each with its windows (two queries whatever the page size)."""
+    """A page of interviews, each with its windows, in one query: the page's interviews
+    (a keyset subquery) joined to their windows."""
     stmt = select(Interview).where(Interview.account_id == account_id)
     if candidate_id is not None:
         stmt = stmt.where(Interview.candidate_id == candidate_id)
@@ -132,8 +136,22 @@ async def list_interviews(
         stmt = stmt.where(Interview.decision == decision.value)
     if external_id is not None:
         stmt = stmt.where(Interview.external_id == external_id)
-    rows, cursor = await paginate(
-        session, stmt, page, sort=Interview.created_at, tiebreak=Interview.id
+    paged = aliased(
+        Interview,
+        page_query(stmt, page, sort=Interview.created_at, tiebreak=Interview.id).subquery(),
     )
-    windows = await window_service.windows_by_interview(session, (row.id for row in rows))
-    return [InterviewRead.of(row, windows.get(row.id, [])) for row in rows], cursor
+    joined = await session.execute(
+        select(paged, FollowupWindow)
+        .outerjoin(FollowupWindow, FollowupWindow.interview_id == paged.id)
+        .order_by(paged.created_at.desc(), paged.id.desc())
+    )
+    interviews: dict[str, Interview] = {}
+    windows: dict[str, list[FollowupWindow]] = defaultdict(list)
+    for interview, window in joined.tuples():
+        interviews.setdefault(interview.id, interview)
+        if window is not None:
+            windows[interview.id].append(window)
+    rows, cursor = page_of(
+        list(interviews.values()), page, sort=Interview.created_at, tiebreak=Interview.id
+    )
+    return [InterviewRead.of(row, in_order(windows[row.id])) for row in rows], cursor

@@ -55,6 +55,41 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return sort_value, row_id
 
 
+def page_query(
+    stmt: Select[tuple[T]],
+    page: PageRequest,
+    *,
+    sort: InstrumentedAttribute[datetime],
+    tiebreak: InstrumentedAttribute[str],
+    descending: bool = True,
+) -> Select[tuple[T]]:
+    """`stmt` limited to the page after the cursor, plus one row (to know if more follow)."""
+    if page.cursor is not None:
+        sort_value, row_id = decode_cursor(page.cursor)
+        if descending:
+            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
+        else:
+            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
+        stmt = stmt.where(after)
+    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
+    return stmt.order_by(*order).limit(page.limit + 1)
+
+
+def page_of(
+    rows: list[T],
+    page: PageRequest,
+    *,
+    sort: InstrumentedAttribute[datetime],
+    tiebreak: InstrumentedAttribute[str],
+) -> tuple[list[T], str | None]:
+    """The rows of a `page_query` cut to the page, and the cursor to the next (or None)."""
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    last = rows[-1]
+    return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[tuple[T]],
@@ -65,17 +100,6 @@ async def paginate(
     descending: bool = True,
 ) -> tuple[list[T], str | None]:
     """One page of `stmt`, ordered by (sort, id); the cursor resumes after the last row."""
-    if page.cursor is not None:
-        sort_value, row_id = decode_cursor(page.cursor)
-        if descending:
-            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
-        else:
-            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
-        stmt = stmt.where(after)
-    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
-    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    last = rows[-1]
-    return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))
+    query = page_query(stmt, page, sort=sort, tiebreak=tiebreak, descending=descending)
+    rows = list((await session.scalars(query)).all())
+    return page_of(rows, page, sort=sort, tiebreak=tiebreak)

@@ -45,7 +45,7 @@ def _times(interview: Interview, settings: PolicySettings) -> WindowTimes:
     )
 
 
-def _in_order(windows: Sequence[FollowupWindow]) -> list[FollowupWindow]:
+def in_order(windows: Sequence[FollowupWindow]) -> list[FollowupWindow]:
     """Opening order; kinds that open together keep the contract's order."""
     return sorted(windows, key=lambda w: (w.opens_at, KIND_ORDER[WindowKind(w.kind)]))
 
@@ -59,7 +59,7 @@ async def windows_of(session: AsyncSession, interview_id: str) -> list[FollowupW
     rows = await session.scalars(
         select(FollowupWindow).where(FollowupWindow.interview_id == interview_id)
     )
-    return _in_order(rows.all())
+    return in_order(rows.all())
 
 
 async def windows_by_interview(
@@ -72,7 +72,7 @@ async def windows_by_interview(
     rows = await session.scalars(select(FollowupWindow).where(FollowupWindow.interview_id.in_(ids)))
     for window in rows.all():
         grouped[window.interview_id].append(window)
-    return {interview_id: _in_order(windows) for interview_id, windows in grouped.items()}
+    return {interview_id: in_order(windows) for interview_id, windows in grouped.items()}
 
 
 async def interview_read(session: AsyncSession, interview: Interview) -> InterviewRead:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 
 from app.db.session import create_engine, create_sessionmaker
 from app.settings import Settings
@@ -33,6 +34,42 @@ async def _main(settings: Settings) -> None:
         await worker.run()
     finally:
         await engine.dispose()
+
+
+class WorkerThread:
+    """The worker of `followup serve`, on its own thread with its own event loop and
+    engine, so a busy API loop never delays a delivery (and the worker never delays a
+    request). Stopped like the process: no new claims, in-flight ones finish."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._thread = threading.Thread(target=self._run, name="followup-worker", daemon=True)
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Worker | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Ask the worker to stop and wait for it (the drain is bounded by its grace)."""
+        if self._loop is not None and self._worker is not None:
+            self._loop.call_soon_threadsafe(self._worker.stop)
+        self._thread.join(timeout=self.settings.shutdown_grace_seconds + 10)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        engine = create_engine(self.settings.database_url)
+        self._worker = Worker(self.settings, create_sessionmaker(engine))
+        self._loop = asyncio.get_running_loop()
+        self._ready.set()
+        try:
+            await self._worker.run()
+        finally:
+            await engine.dispose()
 
 
 def run_worker_process(settings: Settings) -> None:
