@@ -17,6 +17,7 @@ from app.api.routes import (
     attempts,
     candidates,
     contacts,
+    event_types,
     events,
     interviews,
     ops,
@@ -75,9 +76,11 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         attempts.router,
         policy.router,
         events.router,
+        event_types.router,
         webhooks.router,
     ):
         app.include_router(router)
+    event_types.declare_webhooks(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)
