@@ -31,15 +31,18 @@ ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="An op
 """A resource id in a path: bounded like every other input."""
 
 
-def get_now() -> datetime:
-    """The request's one reading of the clock; every timestamp it writes comes from it."""
+async def get_now() -> datetime:
+    """The request's one reading of the clock; every timestamp it writes comes from it.
+
+    Dependencies here are `async def`: a plain `def` would cost each request a hop
+    through the thread pool."""
     return utcnow()
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -122,7 +125,7 @@ async def get_account(
 AccountDep = Annotated[Account, Depends(get_account)]
 
 
-def require_admin(
+async def require_admin(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)],
 ) -> None:
@@ -145,7 +148,7 @@ async def get_interview(
 InterviewDep = Annotated[Interview, Depends(get_interview)]
 
 
-def get_page(
+async def get_page(
     limit: Annotated[Limit, Query()] = 50, cursor: Annotated[Cursor | None, Query()] = None
 ) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
@@ -154,7 +157,7 @@ def get_page(
 PageDep = Annotated[PageRequest, Depends(get_page)]
 
 
-def get_resolver() -> Resolver | None:
+async def get_resolver() -> Resolver | None:
     """The DNS resolver for webhook URL checks: None means the system's."""
     return None
 

@@ -20,6 +20,7 @@ twice, even if the process dies between the commit and the response.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import hmac
 import json
 from typing import Any
@@ -146,7 +147,8 @@ class IdempotencyMiddleware:
         )
         app = scope["app"]
         factory: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-        now = app.dependency_overrides.get(get_now, get_now)()
+        clock = app.dependency_overrides.get(get_now, get_now)()
+        now = await clock if inspect.isawaitable(clock) else clock
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
         async with factory() as session:
