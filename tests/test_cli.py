@@ -160,11 +160,13 @@ def test_an_invalid_setting_is_named_without_its_value(monkeypatch: pytest.Monke
     assert "123456789" not in message
 
 
-def test_api_exits_0_on_sigterm_after_draining(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [[], ["--workers", "2"]], ids=["one-process", "supervisor"])
+def test_api_exits_0_on_sigterm_after_draining(extra: list[str], tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'api.db'}"
     upgrade_head(database)
     port = free_port()
-    command = [sys.executable, "-m", "app.cli", "api", "--port", str(port)]
+    command = [sys.executable, "-m", "app.cli", "api", "--port", str(port), *extra]
+    # FOLLOWUP_PORT says otherwise: --port wins.
     with Server(command, followup_env(database, FOLLOWUP_PORT="1"), tmp_path, port) as server:
         assert server.wait_ready("/readyz").json() == {"status": "ok"}
         code = server.terminate()
