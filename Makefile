@@ -2,18 +2,58 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(CURDIR)/$(BIN)/uv
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint format openapi docs check-openapi check-docs check-migrations bench check clean
+# The lock files: exact versions with hashes, resolved from PyPI for every platform.
+# requirements.lock is what the image runs; requirements-dev.lock adds the dev tools at
+# the same versions; requirements-build.lock pins the build backend named in pyproject.toml.
+LOCKS := requirements.lock requirements-dev.lock requirements-build.lock
+COMPILE = $(UV) pip compile --quiet --no-config --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock'
+BUILD_REQUIRES = $(CURDIR)/$(BIN)/python -c 'import tomllib; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
 
-$(STAMP): pyproject.toml
+# $(call compile-locks,DIR,FLAGS): resolve the lock files in DIR, which holds pyproject.toml
+# and the current locks (their pins are kept unless FLAGS has --upgrade).
+define compile-locks
+cd $(1) && $(COMPILE) $(2) pyproject.toml -o requirements.lock
+cd $(1) && $(COMPILE) $(2) pyproject.toml --extra dev -c requirements.lock -o requirements-dev.lock
+cd $(1) && $(BUILD_REQUIRES) | $(COMPILE) $(2) - -o requirements-build.lock
+endef
+
+.PHONY: install lock upgrade check-lock run test lint format openapi docs check-openapi \
+	check-docs check-migrations bench check clean
+
+# uv comes from PyPI at the version and hashes the dev lock names, installed by the venv's pip.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	sed -n '/^uv==/,/[^\\]$$/p' requirements-dev.lock > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(VENV)/uv-requirement.txt
+
+$(STAMP): $(UV) requirements-dev.lock requirements-build.lock pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes \
+		requirements-dev.lock requirements-build.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev extras
+install: $(STAMP) ## create .venv exactly as the lock files say, with the project editable
+
+lock: $(UV) ## re-resolve the lock files after editing pyproject.toml (keeps other pins)
+	$(call compile-locks,.,)
+
+upgrade: $(UV) ## move every pin to the newest release pyproject.toml allows
+	$(call compile-locks,.,--upgrade)
+
+check-lock: $(UV) ## fail when the lock files are out of step with pyproject.toml
+	rm -rf $(VENV)/lock-check && mkdir -p $(VENV)/lock-check
+	cp pyproject.toml $(LOCKS) $(VENV)/lock-check/
+	$(call compile-locks,$(VENV)/lock-check,)
+	for lock in $(LOCKS); do \
+		diff -u $$lock $(VENV)/lock-check/$$lock \
+			|| { echo "$$lock is out of step with pyproject.toml: run 'make lock'"; exit 1; }; \
+	done
 
 run: install ## migrate and serve API + worker on SQLite at http://127.0.0.1:8000
 	$(BIN)/followup migrate
@@ -22,10 +62,11 @@ run: install ## migrate and serve API + worker on SQLite at http://127.0.0.1:800
 test: install ## the whole suite (SQLite; PostgreSQL too when FOLLOWUP_TEST_DATABASE_URL is set)
 	$(BIN)/pytest
 
-lint: install ## ruff check, ruff format --check, mypy strict on app/
+lint: install ## ruff check, ruff format --check, mypy strict on app/, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -51,7 +92,7 @@ bench: install ## benchmarks (figures in README.md); the webhook bench needs Pos
 check-migrations: install ## alembic check on fresh SQLite and PostgreSQL databases
 	$(BIN)/python scripts/check_migrations.py
 
-check: lint check-openapi check-docs check-migrations test
+check: check-lock lint check-openapi check-docs check-migrations test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis followup.db*

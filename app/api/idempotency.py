@@ -20,8 +20,8 @@ twice, even if the process dies between the commit and the response.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import hmac
+import inspect
 import json
 from typing import Any
 
