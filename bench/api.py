@@ -277,9 +277,10 @@ def servers(
     ]
     with ExitStack() as stack:
         api = stack.enter_context(process(followup_command("api"), env, logs / "api.log"))
-        base = stack.enter_context(process(baseline, None, logs / "baseline.log"))
         wait_http(f"http://127.0.0.1:{api_port}/healthz")
-        wait_http(f"http://127.0.0.1:{base_port}/healthz")
+        if baselines:
+            base = stack.enter_context(process(baseline, None, logs / "baseline.log"))
+            wait_http(f"http://127.0.0.1:{base_port}/healthz")
         targets = []
         for route in routes:
             params, expect, consumes = api_params(route, data)
@@ -349,5 +350,11 @@ def summarise(targets: list[Target], prefix: str) -> dict[str, float]:
             for kind in ("select", "json"):
                 base = by_name.get(f"base_{kind}")
                 if base is not None:
-                    out[f"{key}.ratio_{kind}"] = round(target.median("rps") / base.median("rps"), 3)
+                    # Paired by round (the baseline ran in the same round), then the
+                    # median: the machine's load drifts less within a round than across.
+                    ratios = [
+                        run.rps / base_run.rps
+                        for run, base_run in zip(target.runs, base.runs, strict=True)
+                    ]
+                    out[f"{key}.ratio_{kind}"] = round(statistics.median(ratios), 3)
     return out

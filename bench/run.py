@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, written to bench/results/latest.json.
 
-Phases (about 7-9 minutes on a 2-core machine):
+Phases (6-10 minutes on a shared 2-core machine):
 1. API on PostgreSQL (`bench.api`): realistic data (`bench.seed`) in a scratch database;
    `followup api` and the two baselines under wrk, 16 connections, medians of 3 rounds.
 2. Webhook latency under that API load with `followup serve` (`bench.serve_latency`).
@@ -223,14 +223,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--sqlite-duration", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--serve-duration", type=int, default=10)
-    parser.add_argument("--drain", type=float, default=30)
-    parser.add_argument("--deliveries", type=int, default=1000)
-    parser.add_argument("--one-endpoint", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--serve-duration", type=int, default=8)
+    parser.add_argument("--drain", type=float, default=20)
+    parser.add_argument("--deliveries", type=int, default=600)
+    parser.add_argument("--one-endpoint", type=int, default=60)
     parser.add_argument("--large-windows", type=int, default=1_000_000)
     parser.add_argument("--tick-repeats", type=int, default=5)
-    parser.add_argument("--policy-requests", type=int, default=200)
+    parser.add_argument("--policy-requests", type=int, default=100)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--pg-url", default=os.environ.get("FOLLOWUP_BENCH_DATABASE_URL", DEFAULT_PG_URL)
