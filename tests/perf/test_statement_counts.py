@@ -12,7 +12,7 @@ open windows.
 A change that adds a statement to one of these routes fails here. When a change removes
 some, lower the ceiling to the new count in the same commit. The goal:
 
-    record (with or without an Idempotency-Key) <= 5 statements,
+    record <= 5 statements (an Idempotency-Key adds its own claim and store),
     evaluate <= 3, each list <= 2.
 """
 
