@@ -85,9 +85,8 @@ check-docs: install ## fail when docs/policy.md differs from the rule registry
 docs: install ## regenerate docs/policy.md from the rule registry
 	$(BIN)/python -m app.policy.docs --write docs/policy.md
 
-bench: install ## benchmarks (figures in README.md); the webhook bench needs PostgreSQL
-	$(BIN)/python bench/policy.py
-	$(BIN)/python bench/webhooks.py
+bench: install ## every benchmark, 6-10 min (needs PostgreSQL; installs wrk if missing) -> bench/results/latest.json
+	$(BIN)/python -m bench.run
 
 check-migrations: install ## alembic check on fresh SQLite and PostgreSQL databases
 	$(BIN)/python scripts/check_migrations.py

@@ -8,7 +8,8 @@
    pending ones, and an idle tick (none due). Each tick is rolled back so every sample
    sees the same rows. Target: the 1 M tick takes ≤ 2x the 10 k tick.
 
-Run: `make bench` or `.venv/bin/python bench/webhooks.py [--deliveries N] [--sizes 10000,1000000]`.
+Run: `.venv/bin/python -m bench.webhooks [--deliveries N] [--sizes 10000,1000000]`
+(`make bench` takes the scheduler figures from here).
 PostgreSQL comes from FOLLOWUP_BENCH_DATABASE_URL (default
 postgresql+asyncpg://postgres@127.0.0.1:5432/test); scratch databases are created beside
 it and dropped afterwards.
@@ -21,9 +22,7 @@ import asyncio
 import cProfile
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -45,6 +44,7 @@ from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.signing import generate_secret, webhook_headers
 from app.worker.runner import Worker
+from bench import receiver as receiver_module
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ENDPOINTS = 8
@@ -53,62 +53,10 @@ PROFILE: str | None = None
 """`--profile PATH`: cProfile the worker run (not the bare loop) into PATH.c<concurrency>."""
 
 
-# A minimal HTTP/1.1 receiver (keep-alive, 200 "ok"), run in its own process so its CPU
-# time is not charged to either side of the comparison.
-
-
-class _Receiver(asyncio.Protocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while (head_end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            length = 0
-            for line in self.buffer[:head_end].split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            total = head_end + 4 + length
-            if len(self.buffer) < total:
-                return
-            self.buffer = self.buffer[total:]
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"
-            )
-
-
-async def _serve(port: int) -> None:
-    server = await asyncio.get_running_loop().create_server(_Receiver, "127.0.0.1", port)
-    async with server:
-        await server.serve_forever()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def receiver_process() -> AsyncIterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--receiver", str(port)])
-    try:
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                await writer.wait_closed()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with receiver_module.receiver_process() as url:
+        yield url
 
 
 # Scratch databases
@@ -317,7 +265,9 @@ async def seed_windows(engine: AsyncEngine, pending: int, due: int) -> None:
             await conn.execute(text(statement), params)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("VACUUM ANALYZE"))
+        # ANALYZE only: a VACUUM of a million fresh rows costs more than the rest of the
+        # seeding, and the median of several ticks absorbs the first one's hint-bit writes.
+        await conn.execute(text("ANALYZE interviews, followup_windows"))
 
 
 async def tick_times(engine: AsyncEngine, now: datetime, repeats: int) -> tuple[float, int]:
@@ -336,7 +286,10 @@ async def tick_times(engine: AsyncEngine, now: datetime, repeats: int) -> tuple[
     return statistics.median(samples), opened
 
 
-async def bench_scheduler(admin_url: str, sizes: list[int], repeats: int) -> list[tuple[str, ...]]:
+async def scheduler_ticks(
+    admin_url: str, sizes: list[int], repeats: int
+) -> dict[int, tuple[float, float]]:
+    """Per size of the pending backlog: (median tick with DUE due, median idle tick), seconds."""
     results: dict[int, tuple[float, float]] = {}
     for size in sizes:
         async with scratch_database(admin_url) as url:
@@ -354,6 +307,11 @@ async def bench_scheduler(admin_url: str, sizes: list[int], repeats: int) -> lis
                 print(f"  seeded {size:,} pending windows in {seeded:.1f} s", file=sys.stderr)
             finally:
                 await engine.dispose()
+    return results
+
+
+async def bench_scheduler(admin_url: str, sizes: list[int], repeats: int) -> list[tuple[str, ...]]:
+    results = await scheduler_ticks(admin_url, sizes, repeats)
     rows: list[tuple[str, ...]] = []
     for size, (busy, idle) in results.items():
         rows.append((f"{size:,} pending", f"{busy * 1000:.1f} ms", f"{idle * 1000:.2f} ms"))
@@ -411,13 +369,9 @@ def main() -> None:
         metavar="PATH",
         help="cProfile each worker run into PATH.c<concurrency> (slows the worker down)",
     )
-    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global PROFILE
     PROFILE = args.profile
-    if args.receiver is not None:
-        asyncio.run(_serve(args.receiver))
-        return
     asyncio.run(run(args))
 
 
