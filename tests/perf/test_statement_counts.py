@@ -29,7 +29,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from app.db.base import utcnow
+from app.clock import utcnow
 from app.services.windows import open_due_windows
 from tests.api.factories import create_candidate, create_contact, create_interview
 
