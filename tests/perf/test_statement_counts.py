@@ -38,16 +38,16 @@ CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "evaluate": (5, 7),
         "record": (10, 12),
-        "record_idempotent": (15, 23),
-        "list_interviews": (3, 5),
+        "record_idempotent": (12, 14),
+        "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
     # One more statement on the record routes: the wake-up NOTIFY.
     "postgresql": {
         "evaluate": (5, 7),
         "record": (11, 13),
-        "record_idempotent": (16, 24),
-        "list_interviews": (3, 5),
+        "record_idempotent": (13, 15),
+        "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
 }
