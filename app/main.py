@@ -15,7 +15,9 @@ from app.api.middleware import (
     MetricsMiddleware,
     NulRefusalMiddleware,
 )
+from app.api.openapi import SERVERS, TAGS, install_openapi, operation_id
 from app.api.problems import install_problem_handlers
+from app.api.reference import install_reference
 from app.api.routes import (
     accounts,
     attempts,
@@ -62,6 +64,11 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=TAGS,
+        servers=SERVERS,
+        generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -80,6 +87,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         webhooks.router,
     ):
         app.include_router(router)
+    install_reference(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Candidate
-from app.errors import ConflictError, NotFoundError
+from app.errors import ConflictError, DuplicateExternalIdError, NotFoundError
 from app.services.pagination import PageRequest, paginate
 
 
@@ -23,28 +23,47 @@ async def get_candidate(session: AsyncSession, account_id: str, candidate_id: st
     return candidate
 
 
+async def _holder_of(session: AsyncSession, account_id: str, external_id: str) -> str | None:
+    holder: str | None = await session.scalar(
+        select(Candidate.id).where(
+            Candidate.account_id == account_id, Candidate.external_id == external_id
+        )
+    )
+    return holder
+
+
+def _duplicate(external_id: str, existing_id: str) -> DuplicateExternalIdError:
+    return DuplicateExternalIdError(
+        f"A candidate with external_id {external_id!r} already exists.", existing_id
+    )
+
+
 async def _ensure_external_id_free(
     session: AsyncSession, account_id: str, external_id: str | None, own_id: str | None = None
 ) -> None:
     if external_id is None:
         return
-    stmt = select(Candidate.id).where(
-        Candidate.account_id == account_id, Candidate.external_id == external_id
-    )
-    existing = await session.scalar(stmt)
+    existing = await _holder_of(session, account_id, external_id)
     if existing is not None and existing != own_id:
-        raise ConflictError(f"A candidate with external_id {external_id!r} already exists.")
+        raise _duplicate(external_id, existing)
 
 
-async def _flush_unique(session: AsyncSession, external_id: str | None) -> None:
-    """Flush, turning a lost race on the unique external_id into a 409."""
+async def _flush_unique(session: AsyncSession, candidate: Candidate) -> None:
+    """Flush, turning a lost race on the unique external_id into a 409 naming the winner."""
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise ConflictError(
-            f"A candidate with external_id {external_id!r} already exists."
-        ) from exc
+        external_id = candidate.external_id
+        existing = None
+        if external_id is not None:
+            with session.no_autoflush:
+                existing = await _holder_of(session, candidate.account_id, external_id)
+        if external_id is None or existing is None:
+            raise ConflictError(
+                f"A candidate with external_id {external_id!r} already exists."
+            ) from exc
+        raise _duplicate(external_id, existing) from exc
 
 
 async def create_candidate(
@@ -53,7 +72,7 @@ async def create_candidate(
     await _ensure_external_id_free(session, account_id, fields.get("external_id"))
     candidate = Candidate(account_id=account_id, **fields)
     session.add(candidate)
-    await _flush_unique(session, candidate.external_id)
+    await _flush_unique(session, candidate)
     return candidate
 
 
@@ -65,7 +84,7 @@ async def update_candidate(
         await _ensure_external_id_free(session, account_id, changes["external_id"], candidate.id)
     for name, value in changes.items():
         setattr(candidate, name, value)
-    await _flush_unique(session, candidate.external_id)
+    await _flush_unique(session, candidate)
     return candidate
 
 

@@ -20,8 +20,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class PageRequest:
+    """One page of a list, and the sync window it is taken from (bounds exclusive)."""
+
     limit: int = 50
     cursor: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
 
 
 def encode_cursor(sort_value: datetime, row_id: str) -> str:
@@ -41,6 +46,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return sort_value, row_id
 
 
+def _within_sync_window(stmt: Select[tuple[T]], page: PageRequest, entity: Any) -> Select[tuple[T]]:
+    if page.created_after is not None:
+        stmt = stmt.where(entity.created_at > page.created_after)
+    if page.created_before is not None:
+        stmt = stmt.where(entity.created_at < page.created_before)
+    if page.updated_after is not None:
+        updated = getattr(entity, "updated_at", entity.created_at)
+        stmt = stmt.where(updated > page.updated_after)
+    return stmt
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[tuple[T]],
@@ -50,7 +66,12 @@ async def paginate(
     tiebreak: InstrumentedAttribute[str],
     descending: bool = True,
 ) -> tuple[list[T], str | None]:
-    """One page of `stmt`, ordered by (sort, id); the cursor resumes after the last row."""
+    """One page of `stmt`, ordered by (sort, id); the cursor resumes after the last row.
+
+    The sync bounds apply to the listed entity's `created_at` and `updated_at`; an entity
+    that never changes after it is created (no `updated_at`) was last changed then.
+    """
+    stmt = _within_sync_window(stmt, page, tiebreak.class_)
     if page.cursor is not None:
         sort_value, row_id = decode_cursor(page.cursor)
         if descending:
