@@ -100,7 +100,10 @@ _RETRY_AFTER = {
 _LOCATION = {
     "Location": {
         "description": "The path of the created resource.",
-        "schema": {"type": "string", "examples": ["/v1/candidates/cand_0123456789abcdef"]},
+        "schema": {
+            "type": "string",
+            "examples": ["/v1/candidates/cand_5f0c6a4e9b1d4f7e8a2b3c4d5e6f7a8b"],
+        },
     }
 }
 _REPLAYED = {

@@ -48,21 +48,26 @@ async def _ensure_external_id_free(
         raise _duplicate(external_id, existing)
 
 
-async def _flush_unique(session: AsyncSession, candidate: Candidate) -> None:
-    """Flush, turning a lost race on the unique external_id into a 409 naming the winner."""
+async def _save_unique(
+    session: AsyncSession, candidate: Candidate, changes: Mapping[str, Any]
+) -> None:
+    """Apply `changes` and flush inside a savepoint, so that losing a race on the unique
+    external_id leaves the request's transaction usable to name the winner in the 409."""
+    # Read before the savepoint: rolling it back expires the candidate's attributes.
+    account_id = candidate.account_id
+    external_id = changes.get("external_id", candidate.external_id)
     try:
         async with session.begin_nested():
+            for name, value in changes.items():
+                setattr(candidate, name, value)
+            session.add(candidate)
             await session.flush()
     except IntegrityError as exc:
-        external_id = candidate.external_id
         existing = None
         if external_id is not None:
-            with session.no_autoflush:
-                existing = await _holder_of(session, candidate.account_id, external_id)
+            existing = await _holder_of(session, account_id, external_id)
         if external_id is None or existing is None:
-            raise ConflictError(
-                f"A candidate with external_id {external_id!r} already exists."
-            ) from exc
+            raise ConflictError("The candidate conflicts with another one.") from exc
         raise _duplicate(external_id, existing) from exc
 
 
@@ -70,9 +75,8 @@ async def create_candidate(
     session: AsyncSession, account_id: str, fields: Mapping[str, Any]
 ) -> Candidate:
     await _ensure_external_id_free(session, account_id, fields.get("external_id"))
-    candidate = Candidate(account_id=account_id, **fields)
-    session.add(candidate)
-    await _flush_unique(session, candidate)
+    candidate = Candidate(account_id=account_id)
+    await _save_unique(session, candidate, fields)
     return candidate
 
 
@@ -82,9 +86,7 @@ async def update_candidate(
     candidate = await get_candidate(session, account_id, candidate_id)
     if "external_id" in changes:
         await _ensure_external_id_free(session, account_id, changes["external_id"], candidate.id)
-    for name, value in changes.items():
-        setattr(candidate, name, value)
-    await _flush_unique(session, candidate)
+    await _save_unique(session, candidate, changes)
     return candidate
 
 

@@ -101,7 +101,12 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Response bodies. Every field is always sent, so the schema marks each one required,
+    defaults included, and generated clients need no "unset" case for them."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 T = TypeVar("T")

@@ -101,9 +101,15 @@ class PolicyViolationProblem(Problem):
                         {
                             "rule": "no-social-connection",
                             "severity": "block",
-                            "message": "A connection request to the employer while the "
-                            "decision is pending.",
-                            "advice": "Wait until the decision is made.",
+                            "message": "A connection request on LinkedIn to Catherine Diaz "
+                            "while the hiring decision is still being made.",
+                            "advice": "Although a great interview can jump-start rapport with "
+                            "a potential employer, it's worth remembering that they're not "
+                            "your friend. As the guidance puts it: \"That's why it's wise to "
+                            "avoid adding them on Facebook, Twitter or other social platforms "
+                            '– particularly if their hiring decisions are still being made." '
+                            "Keep in touch by email instead.",
+                            "details": [{"platform": "linkedin"}],
                         }
                     ],
                 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.api.schemas.common import InputModel, OutputModel, UpdateModel, UTCDatetime
 from app.enums import DeliveryStatus, EventType
@@ -31,6 +31,18 @@ ResourceId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class WebhookEndpointCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/followup",
+                    "description": "Reminders to the mobile app",
+                    "event_types": ["followup.window_opened", "contact_attempt.flagged"],
+                }
+            ]
+        }
+    )
+
     url: WebhookURL
     description: Description | None = None
     event_types: EventTypes = Field(default_factory=list)
@@ -38,6 +50,8 @@ class WebhookEndpointCreate(InputModel):
 
 
 class WebhookEndpointUpdate(UpdateModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": True}]})
+
     non_nullable = frozenset({"url", "event_types", "enabled"})
 
     url: WebhookURL | None = None
@@ -99,6 +113,10 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
 
 
 class RedeliverRequest(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"endpoint_id": "we_1b2c3d4e5f60718293a4b5c6d7e8f901"}]}
+    )
+
     endpoint_id: ResourceId | None = Field(
         default=None,
         description="Redeliver to this endpoint only; otherwise to every enabled endpoint "
