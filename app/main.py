@@ -38,6 +38,15 @@ DESCRIPTION = """\
 Helps job candidates follow up after an interview the right way: records contact
 attempts, checks them against guidance on interview follow-up etiquette, opens
 follow-up windows on time and notifies subscribers with signed webhooks.
+
+- **Authentication**: `Authorization: Bearer <API key>` on every `/v1/` request.
+- **Errors**: RFC 9457 `application/problem+json`; branch on `type`.
+- **Idempotency**: send `Idempotency-Key` with any `POST` to make it safe to retry.
+- **Lists**: `limit` and `cursor`; `created_after`, `created_before` and
+  `updated_after` to keep a copy in sync.
+- **Created resources**: `201` with `Location`.
+
+The guide to all of this is `docs/api.md` in the repository.
 """
 
 

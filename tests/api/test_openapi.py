@@ -151,7 +151,7 @@ def test_every_post_declares_the_idempotency_key_header(document: dict[str, Any]
 
 def test_every_201_documents_its_location(document: dict[str, Any]) -> None:
     created = [op for _, _, op in operations(document) if "201" in op["responses"]]
-    assert len(created) == 7
+    assert len(created) >= 7
     for operation in created:
         assert "Location" in operation["responses"]["201"]["headers"]
 
