@@ -312,3 +312,18 @@ async def test_a_refused_attempt_matches_its_documented_problem(
     required = document["components"]["schemas"]["FindingRead"]["required"]
     for finding in body["findings"]:
         assert set(required) <= set(finding)
+
+
+def test_sync_bounds_are_documented_on_the_lists_clients_sync(document: dict[str, Any]) -> None:
+    def query(path: str) -> set[str]:
+        parameters = document["paths"][path]["get"]["parameters"]
+        return {p["name"] for p in parameters if p["in"] == "query"}
+
+    bounds = {"created_after", "created_before", "updated_after"}
+    for path in (
+        "/v1/candidates",
+        "/v1/interviews",
+        "/v1/interviews/{interview_id}/contact-attempts",
+    ):
+        assert bounds <= query(path), path
+    assert query("/v1/events") & bounds == {"created_after", "created_before"}

@@ -83,16 +83,19 @@ async def test_updated_after_returns_what_changed_since(
     assert (await listed(api, path, updated_after=changed.json()["updated_at"])) == []
 
 
-@pytest.mark.parametrize(
-    "path", ["/v1/candidates", "/v1/interviews", "/v1/events", "/v1/interviews/x/contact-attempts"]
-)
-@pytest.mark.parametrize("name", ["created_after", "created_before", "updated_after"])
+BOUNDS = [
+    (path, name)
+    for path in ("/v1/candidates", "/v1/interviews", "/v1/events", "contact-attempts")
+    for name in ("created_after", "created_before", "updated_after")
+    if (path, name) != ("/v1/events", "updated_after")  # events never change
+]
+
+
+@pytest.mark.parametrize(("path", "name"), BOUNDS)
 async def test_a_bound_without_an_offset_is_422(
     api: httpx.AsyncClient, path: str, name: str
 ) -> None:
-    if path == "/v1/events" and name == "updated_after":
-        pytest.skip("events never change: no updated_after")
-    if "contact-attempts" in path:
+    if path == "contact-attempts":
         path = f"/v1/interviews/{(await create_interview(api))['id']}/contact-attempts"
     problem = assert_problem(
         await api.get(path, params={name: "2026-11-02T10:00:00"}), 422, "validation-error"
