@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 UV := $(CURDIR)/$(BIN)/uv
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+# Node tools pinned by tools/openapi/package-lock.json: the OpenAPI linter, openapi-typescript, tsc.
+TOOLS := tools/openapi
+NODE_BIN := $(TOOLS)/node_modules/.bin
+NPM_STAMP := $(TOOLS)/node_modules/.installed-stamp
 
 # The lock files: exact versions with hashes, resolved from PyPI for every platform.
 # requirements.lock is what the image runs; requirements-dev.lock adds the dev tools at
@@ -14,7 +18,6 @@ COMPILE = $(UV) pip compile --quiet --no-config --universal --python-version 3.1
 	--generate-hashes --custom-compile-command 'make lock'
 BUILD_REQUIRES = $(CURDIR)/$(BIN)/python -c 'import tomllib; \
 	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
-
 # $(call compile-locks,DIR,FLAGS): resolve the lock files in DIR, which holds pyproject.toml
 # and the current locks (their pins are kept unless FLAGS has --upgrade).
 define compile-locks
@@ -24,7 +27,8 @@ cd $(1) && $(BUILD_REQUIRES) | $(COMPILE) $(2) - -o requirements-build.lock
 endef
 
 .PHONY: install lock upgrade check-lock run test lint format openapi docs check-openapi \
-	check-docs check-migrations bench check clean
+	check-docs check-migrations bench check clean npm-tools lint-openapi sdk sdk-python \
+	sdk-typescript
 
 # uv comes from PyPI at the version and hashes the dev lock names, installed by the venv's pip.
 $(UV):
@@ -79,6 +83,34 @@ check-openapi: install ## fail when openapi/openapi.json differs from the code
 	$(BIN)/followup openapi | diff -u openapi/openapi.json - > /dev/null \
 		|| (echo "openapi/openapi.json is stale: run 'make openapi'" && exit 1)
 
+$(NPM_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+npm-tools: $(NPM_STAMP) ## install the pinned Node tools (npm ci in tools/openapi)
+
+lint-openapi: $(NPM_STAMP) ## lint the committed openapi/openapi.json with Redocly CLI (0 errors allowed)
+	cd $(TOOLS) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		./node_modules/.bin/redocly lint --config redocly.yaml ../../openapi/openapi.json
+
+sdk-python: install ## generate a Python client from the committed spec and run the quick start through it
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/openapi-python-client generate --path openapi/openapi.json --meta none \
+		--config sdk/python/config.yaml --output-path "$$tmp/followup_client" && \
+	MYPYPATH="$$tmp" $(BIN)/mypy --strict --follow-imports=silent sdk/python/quickstart.py && \
+	PYTHONPATH="$$tmp" $(BIN)/python scripts/with_live_server.py -- $(BIN)/python sdk/python/quickstart.py
+
+sdk-typescript: install $(NPM_STAMP) ## generate TypeScript types from the spec, compile and run the quick start
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(NODE_BIN)/openapi-typescript openapi/openapi.json --default-non-nullable=false \
+		--output "$$tmp/schema.d.ts" && \
+	cp sdk/typescript/quickstart.mts sdk/typescript/tsconfig.json "$$tmp/" && \
+	ln -s "$(CURDIR)/$(TOOLS)/node_modules" "$$tmp/node_modules" && \
+	$(NODE_BIN)/tsc --project "$$tmp" && \
+	$(BIN)/python scripts/with_live_server.py -- node "$$tmp/dist/quickstart.mjs"
+
+sdk: sdk-python sdk-typescript ## both SDK quick starts
+
 check-docs: install ## fail when docs/policy.md differs from the rule registry
 	$(BIN)/python -m app.policy.docs --check docs/policy.md
 
@@ -91,7 +123,7 @@ bench: install ## every benchmark, 6-10 min (needs PostgreSQL; installs wrk if m
 check-migrations: install ## alembic check on fresh SQLite and PostgreSQL databases
 	$(BIN)/python scripts/check_migrations.py
 
-check: check-lock lint check-openapi check-docs check-migrations test
+check: check-lock lint check-openapi lint-openapi check-docs check-migrations sdk test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis followup.db*
+	rm -rf $(VENV) $(TOOLS)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis followup.db*

@@ -40,6 +40,17 @@ class ConflictError(AppError):
     title = "Conflict"
 
 
+class DuplicateExternalIdError(ConflictError):
+    """A unique `external_id` is taken; the problem names the resource that holds it."""
+
+    def __init__(self, detail: str, existing_id: str) -> None:
+        super().__init__(detail)
+        self.existing_id = existing_id
+
+    def extra(self) -> dict[str, Any]:
+        return {"existing_id": self.existing_id}
+
+
 class InputError(AppError):
     """A semantic check on otherwise well-formed input failed (422 validation-error)."""
 

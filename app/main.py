@@ -11,7 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, NulRefusalMiddleware
+from app.api.openapi import SERVERS, TAGS, install_openapi, operation_id
 from app.api.problems import install_problem_handlers
+from app.api.reference import install_reference
 from app.api.routes import (
     accounts,
     attempts,
@@ -33,6 +35,15 @@ DESCRIPTION = """\
 Helps job candidates follow up after an interview the right way: records contact
 attempts, checks them against guidance on interview follow-up etiquette, opens
 follow-up windows on time and notifies subscribers with signed webhooks.
+
+- **Authentication**: `Authorization: Bearer <API key>` on every `/v1/` request.
+- **Errors**: RFC 9457 `application/problem+json`; branch on `type`.
+- **Idempotency**: send `Idempotency-Key` with any `POST` to make it safe to retry.
+- **Lists**: `limit` and `cursor`; `created_after`, `created_before` and
+  `updated_after` to keep a copy in sync.
+- **Created resources**: `201` with `Location`.
+
+The guide to all of this is `docs/api.md` in the repository.
 """
 
 
@@ -60,6 +71,14 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=TAGS,
+        servers=SERVERS,
+        generate_unique_id_function=operation_id,
+        # Event envelopes are request bodies (the webhooks section) and responses alike:
+        # one schema per model, so a resource reads the same wherever it is shown.
+        separate_input_output_schemas=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -81,6 +100,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     ):
         app.include_router(router)
     event_types.declare_webhooks(app)
+    install_reference(app)
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)

@@ -16,11 +16,12 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.api.openapi import ADMIN_TOKEN_SCHEME
 from app.clock import utcnow
 from app.db.models import Account, Interview
 from app.db.session import NOW
 from app.errors import AppError, NotFoundError, UnauthorizedError
-from app.schemas.common import Cursor, Limit
+from app.schemas.common import Cursor, InputDatetime, Limit
 from app.services import accounts as account_service
 from app.services import interviews as interview_service
 from app.services.pagination import PageRequest
@@ -105,8 +106,16 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
 # "function" scope: commit before the response is sent, not after.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="An account API key.")
-_admin_bearer = HTTPBearer(auto_error=False, description="The FOLLOWUP_ADMIN_TOKEN.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An account's API key: `Authorization: Bearer fu_...`.",
+)
+_admin_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name=ADMIN_TOKEN_SCHEME,
+    description="The operator's `FOLLOWUP_ADMIN_TOKEN`.",
+)
 
 
 async def get_account(
@@ -148,9 +157,34 @@ async def get_interview(
 InterviewDep = Annotated[Interview, Depends(get_interview)]
 
 
-async def get_page(
-    limit: Annotated[Limit, Query()] = 50, cursor: Annotated[Cursor | None, Query()] = None
-) -> PageRequest:
+LimitQuery = Annotated[Limit, Query(description="Items per page, 1 to 200.")]
+CursorQuery = Annotated[
+    Cursor | None,
+    Query(description="`next_cursor` of the previous page; omit for the first page."),
+]
+CreatedAfter = Annotated[
+    InputDatetime | None,
+    Query(
+        description="Only items created after this instant (exclusive). RFC 3339 with an "
+        "offset; encode `+` as `%2B` in a URL, or use `Z`."
+    ),
+]
+CreatedBefore = Annotated[
+    InputDatetime | None,
+    Query(
+        description="Only items created before this instant (exclusive). RFC 3339 with an offset."
+    ),
+]
+UpdatedAfter = Annotated[
+    InputDatetime | None,
+    Query(
+        description="Only items changed after this instant (exclusive): pass the latest "
+        "`updated_at` seen to fetch what changed since. RFC 3339 with an offset."
+    ),
+]
+
+
+async def get_page(limit: LimitQuery = 50, cursor: CursorQuery = None) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
 
 
@@ -163,3 +197,38 @@ async def get_resolver() -> Resolver | None:
 
 
 ResolverDep = Annotated[Resolver | None, Depends(get_resolver)]
+
+
+async def get_sync_page(
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
+    updated_after: UpdatedAfter = None,
+) -> PageRequest:
+    """A page of a list that clients keep in sync: by creation time and by last change."""
+    return PageRequest(
+        limit=limit,
+        cursor=cursor,
+        created_after=created_after,
+        created_before=created_before,
+        updated_after=updated_after,
+    )
+
+
+SyncPageDep = Annotated[PageRequest, Depends(get_sync_page)]
+
+
+async def get_event_page(
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
+) -> PageRequest:
+    """Events never change, so they are only filtered by creation time."""
+    return PageRequest(
+        limit=limit, cursor=cursor, created_after=created_after, created_before=created_before
+    )
+
+
+EventPageDep = Annotated[PageRequest, Depends(get_event_page)]

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pydantic import ConfigDict
+
 from app.schemas.common import InputModel, Name, OutputModel, UTCDatetime
 
 
 class AccountCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Acme Careers"}]})
+
     name: Name
 
 
@@ -19,6 +23,8 @@ class AccountRead(OutputModel):
 
 
 class ApiKeyCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "ATS sync"}]})
+
     name: Name | None = None
 
 

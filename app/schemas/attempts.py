@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.enums import (
     SOCIAL_CHANNELS,
@@ -20,6 +20,23 @@ Body = Annotated[str, Field(max_length=50_000)]
 
 
 class AttemptCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "email",
+                    "contact_id": "cont_9a8b7c6d5e4f40318a2b3c4d5e6f7a8b",
+                    "purpose": "thank_you",
+                    "occurred_at": "2026-12-01T11:30:00+00:00",
+                    "subject": "Thank you for your time",
+                    "body": "Dear Catherine,\n\nThank you for meeting me yesterday about "
+                    "the Data Analyst role.\n\nBest regards,\nJordan",
+                },
+                {"channel": "social_connection", "platform": "linkedin"},
+            ]
+        }
+    )
+
     channel: Channel
     direction: Direction = Direction.OUTBOUND
     contact_id: IdRef | None = None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import ConfigDict
+
 from app.schemas.common import (
     Email,
     ExternalId,
@@ -14,6 +16,19 @@ from app.schemas.common import (
 
 
 class CandidateCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jordan Smith",
+                    "email": "jordan@example.com",
+                    "timezone": "Europe/London",
+                    "external_id": "ats-1042",
+                }
+            ]
+        }
+    )
+
     name: Name
     email: Email | None = None
     phone: Phone | None = None
@@ -22,6 +37,10 @@ class CandidateCreate(InputModel):
 
 
 class CandidateUpdate(UpdateModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+44 20 7946 0000", "timezone": "Europe/Paris"}]}
+    )
+
     non_nullable = frozenset({"name", "timezone"})
 
     name: Name | None = None

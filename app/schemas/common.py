@@ -34,13 +34,15 @@ def _within_bounds(value: datetime) -> datetime:
 InputDatetime = Annotated[
     AwareDatetime,
     AfterValidator(_within_bounds),
+    # JSON Schema has no bounds for date-time strings that tools agree on, so the bounds
+    # are stated in words; the validator above enforces them.
     WithJsonSchema(
         {
             "type": "string",
             "format": "date-time",
-            "formatMinimum": "1970-01-01T00:00:00Z",
-            "formatMaximum": "2100-01-01T00:00:00Z",
-            "description": "RFC 3339 with an offset; naive datetimes are rejected.",
+            "description": "RFC 3339 with an offset (a naive datetime is refused), from "
+            "1970-01-01T00:00:00Z to 2100-01-01T00:00:00Z inclusive.",
+            "examples": ["2026-11-30T10:00:00+00:00"],
         }
     ),
 ]
@@ -105,15 +107,30 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Response bodies. Every field is always sent, so the schema marks each one required,
+    defaults included, and generated clients need no "unset" case for them."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, in the list's stable order."""
+
     data: list[T]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """`CandidatePage` rather than `Page[CandidateRead]`, for generated clients."""
+        names = (getattr(param, "__name__", str(param)) for param in params)
+        return "".join(name.removesuffix("Read") for name in names) + "Page"
 
 
 class UpdateModel(InputModel):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import ConfigDict
+
 from app.enums import ContactRole
 from app.schemas.common import (
     Email,
@@ -14,6 +16,19 @@ from app.schemas.common import (
 
 
 class ContactCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Catherine Diaz",
+                    "role": "recruiter",
+                    "email": "catherine.diaz@northwind.example",
+                    "timezone": "America/New_York",
+                }
+            ]
+        }
+    )
+
     name: Name
     role: ContactRole
     email: Email | None = None
@@ -22,6 +37,8 @@ class ContactCreate(InputModel):
 
 
 class ContactUpdate(UpdateModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "hiring_manager"}]})
+
     non_nullable = frozenset({"name", "role"})
 
     name: Name | None = None

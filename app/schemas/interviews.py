@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.enums import Decision, InterviewFormat, WindowKind, WindowState
 from app.schemas.common import (
@@ -21,6 +21,21 @@ from app.schemas.common import (
 
 
 class InterviewCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "candidate_id": "cand_5f0c6a4e9b1d4f7e8a2b3c4d5e6f7a8b",
+                    "company": "Northwind Traders",
+                    "role_title": "Data Analyst",
+                    "starts_at": "2026-11-30T10:00:00+00:00",
+                    "format": "video",
+                    "decision_expected_at": "2026-12-11T17:00:00+00:00",
+                }
+            ]
+        }
+    )
+
     candidate_id: IdRef
     company: Name
     role_title: Name
@@ -40,6 +55,8 @@ class InterviewCreate(InputModel):
 
 
 class InterviewUpdate(UpdateModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"decision": "offer"}]})
+
     non_nullable = frozenset(
         {"company", "role_title", "starts_at", "ends_at", "timezone", "decision"}
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.enums import Platform, Severity
 from app.policy import DAY_NAMES, DEFAULT_POLICY_DOCUMENT, RULES, parse_duration
@@ -83,6 +83,8 @@ _DEFAULT_HOURS = DEFAULT_POLICY_DOCUMENT["calling_hours"]
 
 class PolicyDocument(InputModel):
     """`PUT` takes exactly what `GET` returns; omitted keys take their defaults."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DEFAULT_POLICY_DOCUMENT]})
 
     rules: PolicyRules = Field(default_factory=lambda: PolicyRules.model_validate({}))
     weekly_limit: int = Field(default=2, ge=1, le=50)

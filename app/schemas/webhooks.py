@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.enums import DeliveryStatus, EventType
 from app.schemas.common import IdRef, InputModel, OutputModel, UpdateModel, UTCDatetime
@@ -30,6 +30,18 @@ EventTypes = Annotated[
 
 
 class WebhookEndpointCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/followup",
+                    "description": "Reminders to the mobile app",
+                    "event_types": ["followup.window_opened", "contact_attempt.flagged"],
+                }
+            ]
+        }
+    )
+
     url: WebhookURL
     description: Description | None = None
     event_types: EventTypes = Field(default_factory=list)
@@ -37,6 +49,8 @@ class WebhookEndpointCreate(InputModel):
 
 
 class WebhookEndpointUpdate(UpdateModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": True}]})
+
     non_nullable = frozenset({"url", "event_types", "enabled"})
 
     url: WebhookURL | None = None
@@ -105,6 +119,10 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
 
 
 class RedeliverRequest(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"endpoint_id": "we_1b2c3d4e5f60718293a4b5c6d7e8f901"}]}
+    )
+
     endpoint_id: IdRef | None = Field(
         default=None,
         description="Redeliver to this endpoint only; otherwise to every enabled endpoint "

@@ -25,8 +25,13 @@ MAX_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class PageRequest:
+    """One page of a list, and the sync window it is taken from (bounds exclusive)."""
+
     limit: int = 50
     cursor: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
 
 
 def encode_cursor(sort_value: datetime, row_id: str) -> str:
@@ -55,6 +60,17 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return sort_value, row_id
 
 
+def _within_sync_window(stmt: Select[tuple[T]], page: PageRequest, entity: Any) -> Select[tuple[T]]:
+    if page.created_after is not None:
+        stmt = stmt.where(entity.created_at > page.created_after)
+    if page.created_before is not None:
+        stmt = stmt.where(entity.created_at < page.created_before)
+    if page.updated_after is not None:
+        updated = getattr(entity, "updated_at", entity.created_at)
+        stmt = stmt.where(updated > page.updated_after)
+    return stmt
+
+
 def page_query(
     stmt: Select[tuple[T]],
     page: PageRequest,
@@ -63,7 +79,13 @@ def page_query(
     tiebreak: InstrumentedAttribute[str],
     descending: bool = True,
 ) -> Select[tuple[T]]:
-    """`stmt` limited to the page after the cursor, plus one row (to know if more follow)."""
+    """`stmt` within the page's sync bounds, limited to the page after the cursor, plus
+    one row (to know if more follow).
+
+    The sync bounds apply to the listed entity's `created_at` and `updated_at`; an entity
+    that never changes after it is created (no `updated_at`) was last changed then.
+    """
+    stmt = _within_sync_window(stmt, page, tiebreak.class_)
     if page.cursor is not None:
         sort_value, row_id = decode_cursor(page.cursor)
         if descending:

@@ -115,3 +115,65 @@ async def test_other_accounts_candidate_is_indistinguishable_from_missing(
 async def test_overlong_path_id_is_422_not_a_server_error(api: httpx.AsyncClient) -> None:
     response = await api.get("/v1/candidates/" + "x" * 65)
     assert_problem(response, 422, "validation-error")
+
+
+async def test_duplicate_external_id_names_the_candidate_holding_it(
+    api: httpx.AsyncClient,
+) -> None:
+    holder = await create_candidate(api, external_id="ats-9")
+    created = assert_problem(
+        await api.post("/v1/candidates", json={"name": "B", "external_id": "ats-9"}),
+        409,
+        "conflict",
+    )
+    assert created["existing_id"] == holder["id"]
+    other = await create_candidate(api, external_id="ats-10")
+    clash = await api.patch(f"/v1/candidates/{other['id']}", json={"external_id": "ats-9"})
+    assert assert_problem(clash, 409, "conflict")["existing_id"] == holder["id"]
+
+
+async def test_a_lost_race_on_external_id_still_names_the_holder(
+    api: httpx.AsyncClient, app: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.errors import DuplicateExternalIdError
+    from app.schemas.candidates import CandidateCreate
+    from app.services import candidates as service
+
+    holder = await create_candidate(api, external_id="ats-race")
+    account_id = (await api.get("/v1/account")).json()["id"]
+
+    async def check_passes(*_args: object, **_kwargs: object) -> None:
+        """The other request inserted its row after this one checked."""
+
+    monkeypatch.setattr(service, "_ensure_external_id_free", check_passes)
+    factory = app.state.sessionmaker  # type: ignore[attr-defined]
+    async with factory() as session, session.begin():
+        with pytest.raises(DuplicateExternalIdError) as raised:
+            await service.create_candidate(
+                session, account_id, CandidateCreate(name="B", external_id="ats-race")
+            )
+    assert raised.value.existing_id == holder["id"]
+
+
+async def test_a_lost_race_on_an_updated_external_id_names_the_holder(
+    api: httpx.AsyncClient, app: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.errors import DuplicateExternalIdError
+    from app.schemas.candidates import CandidateUpdate
+    from app.services import candidates as service
+
+    holder = await create_candidate(api, external_id="ats-race-2")
+    mover = await create_candidate(api, external_id="ats-other")
+    account_id = (await api.get("/v1/account")).json()["id"]
+
+    async def check_passes(*_args: object, **_kwargs: object) -> None:
+        """The other request took the value after this one checked."""
+
+    monkeypatch.setattr(service, "_ensure_external_id_free", check_passes)
+    factory = app.state.sessionmaker  # type: ignore[attr-defined]
+    async with factory() as session, session.begin():
+        with pytest.raises(DuplicateExternalIdError) as raised:
+            await service.update_candidate(
+                session, account_id, mover["id"], CandidateUpdate(external_id="ats-race-2")
+            )
+    assert raised.value.existing_id == holder["id"]

@@ -21,6 +21,7 @@ from tests.policy.policy_factories import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT.parent / "shared" / "seed" / "000_a1548ea55815cc34.txt"
+"""The article itself is not part of this repository; CI lays it out beside the clone."""
 DOCS = ROOT / "docs" / "policy.md"
 
 CONTRACT_QUOTES = {
@@ -56,6 +57,10 @@ def test_every_rule_with_a_contract_quote_carries_it() -> None:
             assert part in quote, (rule_id, part)
 
 
+@pytest.mark.skipif(
+    not SEED.exists(),
+    reason=f"the seed article is not beside this clone ({SEED}); CI provides it",
+)
 def test_every_quote_is_word_for_word_from_the_article() -> None:
     article = plain(SEED.read_text(encoding="utf-8"))
     for rule in RULES:

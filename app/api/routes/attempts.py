@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import AccountDep, InterviewDep, NowDep, PageDep, ResourceId, SessionDep
+from app.api.deps import AccountDep, InterviewDep, NowDep, ResourceId, SessionDep, SyncPageDep
+from app.api.openapi import ApiRoute
 from app.schemas.attempts import AttemptCreate, AttemptRead, EvaluationRead
 from app.schemas.common import Page
-from app.schemas.problem import AUTHED
+from app.schemas.problem import AttemptRefusal
 from app.services import attempts as service
 
 router = APIRouter(
     prefix="/v1/interviews/{interview_id}/contact-attempts",
     tags=["contact attempts"],
-    responses=AUTHED,
+    route_class=ApiRoute,
 )
 
 
@@ -21,7 +22,16 @@ router = APIRouter(
     "",
     status_code=201,
     response_model=AttemptRead,
-    responses={422: {"description": "validation-error, or policy-violation with `findings`"}},
+    name="record_contact_attempt",
+    summary="Record a contact attempt",
+    responses={
+        422: {
+            "model": AttemptRefusal,
+            "description": "`policy-violation`: a `block` finding refused the attempt and "
+            "nothing was stored (`findings` says why, quoting the guidance); or "
+            "`validation-error`; or `idempotency-key-reuse`.",
+        }
+    },
 )
 async def record_attempt(
     body: AttemptCreate,
@@ -30,10 +40,22 @@ async def record_attempt(
     interview: InterviewDep,
     now: NowDep,
 ) -> AttemptRead:
+    """Judge the attempt by the account's policy, as the interview and its earlier attempts
+    stood at `occurred_at`, and store it unless a finding is `block`.
+
+    201 returns the stored attempt with its `verdict` (`allowed`, or `flagged` when a
+    finding is `warn`) and `findings`, and emits `contact_attempt.recorded` (and
+    `contact_attempt.flagged`). A refusal is 422 `policy-violation` and emits
+    `contact_attempt.rejected`. `occurred_at` defaults to now and may be at most 5 minutes
+    ahead."""
     return await service.record_attempt(session, account, interview, body, now)
 
 
-@router.post("/evaluate", summary="Evaluate an attempt without storing it")
+@router.post(
+    "/evaluate",
+    name="evaluate_contact_attempt",
+    summary="Evaluate a planned contact attempt",
+)
 async def evaluate_attempt(
     body: AttemptCreate,
     session: SessionDep,
@@ -41,27 +63,39 @@ async def evaluate_attempt(
     interview: InterviewDep,
     now: NowDep,
 ) -> EvaluationRead:
+    """Ask what recording this attempt would answer, without storing or emitting
+    anything: `verdict` is `allowed`, `flagged` or `rejected`. Any `occurred_at` is
+    accepted (a planned attempt)."""
     return await service.evaluate_attempt(session, account, interview, body, now)
 
 
-@router.get("")
+@router.get("", name="list_contact_attempts", summary="List an interview's contact attempts")
 async def list_attempts(
-    session: SessionDep, interview: InterviewDep, page: PageDep
+    session: SessionDep, interview: InterviewDep, page: SyncPageDep
 ) -> Page[AttemptRead]:
+    """Stored attempts, latest `occurred_at` first. Attempts never change once stored, so
+    `updated_after` selects them by when they were recorded, like `created_after`."""
     rows, cursor = await service.list_attempts(session, interview, page)
     return Page(data=[AttemptRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/{attempt_id}")
+@router.get("/{attempt_id}", name="read_contact_attempt", summary="Get a contact attempt")
 async def read_attempt(
     attempt_id: ResourceId, session: SessionDep, interview: InterviewDep
 ) -> AttemptRead:
+    """One stored attempt, with the verdict and findings it was recorded with."""
     return AttemptRead.model_validate(await service.get_attempt(session, interview, attempt_id))
 
 
-@router.delete("/{attempt_id}", status_code=204)
+@router.delete(
+    "/{attempt_id}",
+    status_code=204,
+    name="delete_contact_attempt",
+    summary="Delete a contact attempt",
+)
 async def delete_attempt(
     attempt_id: ResourceId, session: SessionDep, interview: InterviewDep
 ) -> Response:
+    """Delete a stored attempt. Windows it completed stay completed."""
     await service.delete_attempt(session, interview, attempt_id)
     return Response(status_code=204)

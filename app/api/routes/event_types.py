@@ -7,15 +7,18 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from app.api.deps import AccountDep
+from app.api.openapi import ApiRoute
 from app.enums import EventType
 from app.schemas.catalog import DESCRIPTIONS, EventTypeList, catalog, envelope_model
-from app.schemas.problem import AUTHED
 
-router = APIRouter(prefix="/v1/event-types", tags=["events"], responses=AUTHED)
+router = APIRouter(prefix="/v1/event-types", tags=["events"], route_class=ApiRoute)
 
 
 @router.get("", summary="The event types, with the schema and an example of each")
 async def list_event_types(_account: AccountDep) -> EventTypeList:
+    """Every event type a webhook endpoint or the event stream can carry: what it means,
+    the JSON Schema of its envelope (the exact webhook body) and a valid example. The
+    same schemas are the OpenAPI document's `webhooks` section."""
     return catalog()
 
 
@@ -36,5 +39,6 @@ def declare_webhooks(app: FastAPI) -> None:
             + " Signed per Standard Webhooks (webhook-id, webhook-timestamp, "
             "webhook-signature); answer 2xx within 10 s.",
             operation_id=f"webhook_{event_type.value.replace('.', '_')}",
+            tags=["events"],
             status_code=200,
         )(receive)

@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
-from app.api.problems import problem_response
+from app.api.openapi import ApiRoute
+from app.api.problems import PROBLEM_MEDIA_TYPE, problem_response
 from app.errors import ServiceUnavailableError
+from app.schemas.problem import Problem
 from app.services.readiness import check_ready
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], route_class=ApiRoute)
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/healthz", name="read_health", summary="Liveness")
+async def healthz() -> Health:
+    """Answers 200 while the process serves requests; it checks nothing else."""
+    return Health(status="ok")
 
 
 @router.get(
     "/readyz",
+    name="read_readiness",
+    summary="Readiness",
+    response_model=Readiness,
     responses={
         503: {
-            "description": "service-unavailable: the database is unreachable or not migrated",
-            "content": {"application/problem+json": {}},
+            "model": Problem,
+            "description": "`service-unavailable`: the database is unreachable or not "
+            "migrated (with `Retry-After`).",
+            "content": {PROBLEM_MEDIA_TYPE: {}},
         }
     },
 )
 async def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers and its migrations are at head; else 503, so a load
+    balancer sends no traffic to an instance that cannot serve it."""
     problem = await check_ready(request.app.state.engine)
     if problem is None:
         return JSONResponse({"status": "ok"})
@@ -40,6 +61,15 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    name="read_metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
+    },
+)
 async def metrics() -> Response:
+    """Request counts and latencies by route template, in the Prometheus text format."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,3 +1,5 @@
+"""Follow-up windows: per interview, and across the account by opening time."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -5,35 +7,47 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
+from app.api.openapi import ApiRoute
 from app.enums import WindowKind, WindowState
 from app.schemas.common import InputDatetime, Page
 from app.schemas.interviews import WindowRead
-from app.schemas.problem import AUTHED
 from app.services import windows as service
 
-router = APIRouter(tags=["follow-up windows"], responses=AUTHED)
+router = APIRouter(tags=["follow-up windows"], route_class=ApiRoute)
 
 
-@router.get("/v1/interviews/{interview_id}/windows", summary="An interview's windows")
+@router.get("/v1/interviews/{interview_id}/windows", summary="List an interview's windows")
 async def list_interview_windows(
     session: SessionDep, interview: InterviewDep, page: PageDep
 ) -> Page[WindowRead]:
+    """The interview's `thank_you`, `check_in` and `brief_referees` windows, by `opens_at`
+    ascending."""
     rows, cursor = await service.list_windows(
         session, interview.account_id, page, interview_id=interview.id
     )
     return Page(data=[WindowRead.model_validate(w) for w in rows], next_cursor=cursor)
 
 
-@router.get("/v1/followup-windows", summary="Windows across the account, by opening time")
+@router.get(
+    "/v1/followup-windows",
+    name="list_followup_windows",
+    summary="List windows across the account",
+)
 async def list_windows(
     session: SessionDep,
     account: AccountDep,
     page: PageDep,
-    state: Annotated[WindowState | None, Query()] = None,
-    kind: Annotated[WindowKind | None, Query()] = None,
-    opens_before: Annotated[InputDatetime | None, Query()] = None,
-    opens_after: Annotated[InputDatetime | None, Query()] = None,
+    state: Annotated[WindowState | None, Query(description="Only windows in this state.")] = None,
+    kind: Annotated[WindowKind | None, Query(description="Only windows of this kind.")] = None,
+    opens_before: Annotated[
+        InputDatetime | None, Query(description="Only windows opening before this instant.")
+    ] = None,
+    opens_after: Annotated[
+        InputDatetime | None, Query(description="Only windows opening after this instant.")
+    ] = None,
 ) -> Page[WindowRead]:
+    """Every interview's windows, by `opens_at` ascending, each with its `interview_id`:
+    for example the `open` ones to act on now, or those opening this week."""
     rows, cursor = await service.list_windows(
         session,
         account.id,
