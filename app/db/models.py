@@ -131,6 +131,11 @@ class ContactAttempt(Base):
     occurred_at: Mapped[datetime]
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(40))
+    """The inbound attempt the request named, as given."""
+    reply_to: Mapped[str | None] = mapped_column(String(40))
+    """The inbound attempt this one answered, as judged when it was stored. Like `verdict`,
+    a record of that judgment: no foreign key, so deleting the inbound attempt keeps it."""
     verdict: Mapped[str] = mapped_column(String(10))
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime]

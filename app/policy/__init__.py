@@ -15,6 +15,7 @@ from app.policy.model import (
 )
 from app.policy.proofread import Problem, ProblemKind, proofread
 from app.policy.registry import RULE_IDS, RULES, RULES_BY_ID, Rule
+from app.policy.replies import answered_inbound, in_reply_to_problem
 from app.policy.settings import (
     DAY_NAMES,
     DEFAULT_POLICY_DOCUMENT,
@@ -45,7 +46,9 @@ __all__ = [
     "ProblemKind",
     "Rule",
     "RuleSettings",
+    "answered_inbound",
     "evaluate",
+    "in_reply_to_problem",
     "is_pending",
     "parse_duration",
     "proofread",

@@ -11,11 +11,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
+from app.enums import Channel, ContactRole, Decision, Direction, Platform
+from app.policy.engine import evaluate
+from app.policy.model import AttemptFacts, ContactFacts, InterviewFacts, PolicyContext
 from app.policy.proofread import PROBLEM_KINDS
 from app.policy.registry import RULES, Rule
-from app.policy.settings import DEFAULT_POLICY_DOCUMENT
+from app.policy.search_terms import GENERIC_NAME_WORDS, SEARCH_WORDS
+from app.policy.settings import DEFAULT_POLICY_DOCUMENT, DEFAULT_SETTINGS
 
 COMMAND = "python -m app.policy.docs --write docs/policy.md"
 
@@ -34,8 +41,10 @@ passage it enforces, and so do its findings.
   if any is `warn`, otherwise `allowed` (`info` findings never flag).
 - Findings are ordered by severity (`block`, `warn`, `info`), then as listed here.
 - T is the interview's `ends_at`. Earlier attempts are the interview's stored
-  attempts with an earlier `occurred_at`; only outbound ones count. The employer is
-  any contact but a `referee`, or no contact at all on a non-social channel.
+  attempts with an earlier `occurred_at`; only outbound ones that were not
+  [replies](#replies) count, and inbound ones decide whether an attempt is a reply.
+  The employer is any contact but a `referee`, or no contact at all on a non-social
+  channel.
 - "Pending" means the decision is `pending`, or the attempt is before `decided_at`.
   The check-in window opens at `decision_expected_at`, else T + `check_in_delay`,
   and never before T + `thank_you_delay`.
@@ -48,7 +57,7 @@ passage it enforces, and so do its findings.
 def render() -> str:
     """The whole Markdown page."""
     sections = [_INTRO, _summary_table(), *(_rule_section(rule) for rule in RULES)]
-    sections += [_proofread_details(), _defaults()]
+    sections += [_replies(), _decisions(), _posts(), _proofread_details(), _defaults()]
     return "\n".join(sections)
 
 
@@ -99,8 +108,206 @@ def _defaults() -> str:
         "`GET /v1/policy` returns, and `PUT /v1/policy` accepts, a document of this shape. "
         "Delays are ISO 8601 durations (weeks, days, hours, minutes, seconds); "
         "`allowed_platforms` get `warn` instead of `block` from `no-social-connection` "
-        "while pending; `calling_hours` are local to the contact (else the interview).\n\n"
+        "while pending; `reply_window` (`PT0S` to `P30D`) is how far back an unanswered "
+        "inbound attempt makes an outbound one a reply, `PT0S` leaving only explicit "
+        "`in_reply_to`; `calling_hours` are local to the contact (else the interview).\n\n"
         f"```json\n{document}\n```\n"
+    )
+
+
+# --- worked examples: computed by the engine, so they cannot drift from it ---------------
+
+_T = datetime(2025, 3, 4, 14, 0, tzinfo=UTC)
+"""The examples' interview ends on a Tuesday at 14:00 in London."""
+
+_RECRUITER = ContactFacts("catherine", "Catherine Hale", ContactRole.RECRUITER)
+_INTERVIEW = InterviewFacts(
+    ends_at=_T,
+    timezone="Europe/London",
+    decision=Decision.PENDING,
+    decided_at=None,
+    decision_expected_at=None,
+    company="Ledgerly",
+    role_title="Senior Data Engineer",
+    candidate_name="Sam Porter",
+)
+_THANK_YOU = (
+    "Dear Catherine,\n\nThank you for your time yesterday. I enjoyed meeting the team.\n\n"
+    "Best regards,\nSam"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One attempt of a worked example; stored unless the policy rejects it."""
+
+    hours: float
+    """Hours after T."""
+    channel: Channel
+    direction: Direction = Direction.OUTBOUND
+    body: str | None = None
+    platform: Platform | None = None
+    note: str = ""
+
+
+def _when(hours: float) -> str:
+    moment = _T + timedelta(hours=hours)
+    return f"{moment:%a %d %b %H:%M}"
+
+
+def walk(steps: Sequence[Step], interview: InterviewFacts = _INTERVIEW) -> str:
+    """A table of the steps with the verdict, findings and `reply_to` each one gets."""
+    rows = [
+        "| # | when (London) | attempt | verdict | findings | `reply_to` |",
+        "|---|---|---|---|---|---|",
+    ]
+    stored: list[AttemptFacts] = []
+    numbers: dict[str, int] = {}
+    for number, step in enumerate(steps, start=1):
+        attempt = AttemptFacts(
+            channel=step.channel,
+            direction=step.direction,
+            occurred_at=_T + timedelta(hours=step.hours),
+            contact_id=None if step.channel is Channel.PUBLIC_POST else _RECRUITER.id,
+            platform=step.platform,
+            body=step.body,
+            id=f"step-{number}",
+        )
+        context = PolicyContext(
+            interview=interview,
+            contacts={_RECRUITER.id: _RECRUITER},
+            attempts=stored,
+            settings=DEFAULT_SETTINGS,
+        )
+        evaluation = evaluate(attempt, context)
+        if evaluation.verdict.value != "rejected":
+            stored.append(replace(attempt, reply_to=evaluation.reply_to))
+            numbers[f"step-{number}"] = number
+        findings = [
+            f"`{finding.rule}` ({finding.severity.value})"
+            for finding in evaluation.findings
+            if finding.rule != "proofread"
+        ]
+        reply = f"#{numbers[evaluation.reply_to]}" if evaluation.reply_to else ""
+        what = f"{step.direction.value} `{step.channel.value}`"
+        if step.platform is not None:
+            what += f" on {step.platform.value}"
+        if step.note:
+            what += f": {step.note}"
+        elif step.body is not None:
+            what += f': "{step.body}"'
+        rows.append(
+            f"| {number} | {_when(step.hours)} | {what} | `{evaluation.verdict.value}` | "
+            f"{', '.join(findings) or 'none'} | {reply} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+REPLY_STEPS: Final = (
+    Step(25, Channel.EMAIL, body=_THANK_YOU, note="the thank-you note"),
+    Step(44, Channel.PHONE_CALL, Direction.INBOUND, note="Catherine calls; missed"),
+    Step(44.5, Channel.PHONE_CALL, note="calling her back"),
+    Step(46, Channel.PHONE_CALL, note="calling again"),
+    Step(47, Channel.SOCIAL_MESSAGE, Direction.INBOUND, platform=Platform.LINKEDIN),
+    Step(48, Channel.SOCIAL_MESSAGE, platform=Platform.LINKEDIN, body="Thank you, Catherine!"),
+)
+"""The replies example; the page claims that steps 3 and 6 depend on steps 2 and 5."""
+
+
+def _replies() -> str:
+    window = DEFAULT_POLICY_DOCUMENT["reply_window"]
+    return (
+        "## Replies\n\n"
+        "Answering the employer is conversation, not chasing. An outbound attempt is a "
+        "**reply** when its `in_reply_to` names an earlier inbound attempt of the interview, "
+        "or, without `in_reply_to`, when the same contact made an inbound attempt within "
+        f"the previous `reply_window` ({window} by default; one exactly that long ago is too "
+        "old) that no outbound attempt to that contact has answered yet. An inbound attempt "
+        "with no contact is answered by any employer contact, and an outbound attempt with "
+        "no contact answers any employer contact. Of several open inbound attempts, a reply "
+        "answers the latest, preferring one on its own platform. A `public_post` is never a "
+        "reply.\n\n"
+        "- A reply gets no finding from `wait-24-hours`, `no-repeat-calls`, "
+        "`one-follow-up-email`, `multiple-voicemails`, `weekly-contact-limit` or "
+        "`after-decision`, and is never counted by them later.\n"
+        "- A `social_message` reply on the platform the inbound attempt came from gets no "
+        "`no-social-connection` finding; a `social_connection` still does.\n"
+        "- `proofread`, `quiet-hours` and `no-public-post` apply to replies as to anything "
+        "else.\n"
+        "- Stored attempts and evaluations carry `reply_to`: the id of the inbound attempt "
+        "answered, or `null`. A stored attempt keeps the `reply_to` it was given, even if "
+        "that inbound attempt is deleted later.\n"
+        "- `in_reply_to` is for outbound attempts only (not a `public_post`) and must name an "
+        "earlier inbound attempt of the same interview; anything else is a 422 "
+        '`validation-error` at `["body", "in_reply_to"]`, and nothing is stored.\n\n'
+        "Example (findings of `proofread` aside): without Catherine's call, step 3 would be "
+        "rejected by `no-repeat-calls` like step 4, and step 6 by `no-social-connection`.\n\n"
+        + walk(REPLY_STEPS)
+    )
+
+
+def _decisions() -> str:
+    decided_at = _T + timedelta(days=8)
+    rejected = replace(_INTERVIEW, decision=Decision.REJECTED, decided_at=decided_at)
+    offered = replace(_INTERVIEW, decision=Decision.OFFER, decided_at=_T + timedelta(hours=20))
+    courtesy = [
+        Step(8 * 24 + 2, Channel.EMAIL, body=_THANK_YOU, note="thanks for the opportunity"),
+        Step(9 * 24, Channel.EMAIL, body=_THANK_YOU, note="asking them to reconsider"),
+    ]
+    negotiation = [
+        Step(21, Channel.EMAIL, body=_THANK_YOU, note="accepting with thanks"),
+        Step(22, Channel.PHONE_CALL, note="discussing the start date"),
+        Step(23, Channel.VOICEMAIL),
+        Step(24, Channel.VOICEMAIL),
+    ]
+    return (
+        "## Decisions\n\n"
+        "`PATCH /v1/interviews/{id}` records a decision. It may carry `decided_at` (history "
+        "imported from an ATS): not before the interview's `starts_at` and at most 5 minutes "
+        "in the future, and only together with a `decision` other than `pending` (a "
+        "`decided_at` alone, with `pending`, or `null` is a 422 `validation-error`). Without "
+        "it the decision is dated at the time of the request. Given with the decision the "
+        "interview already has, it re-dates that decision (`interview.updated`). Rules "
+        "judge each attempt against `decided_at`: one before it is still pending.\n\n"
+        "```json\n"
+        '{"decision": "rejected", "decided_at": "2025-03-12T14:00:00Z"}\n'
+        "```\n\n"
+        "**A courtesy note.** After a `rejected`, `withdrawn` or `cancelled` decision the "
+        "first outbound employer contact (a thank-you for the opportunity) is welcome; "
+        "`after-decision` fires from the second. Replies don't use up the courtesy note. "
+        f"Rejected on {decided_at:%a %d %b %H:%M}:\n\n"
+        + walk(courtesy, rejected)
+        + "\n**Offers are negotiations.** After an `offer` or `hired` decision, "
+        "`wait-24-hours`, `one-follow-up-email`, `no-repeat-calls`, `multiple-voicemails` "
+        "and `weekly-contact-limit` do not fire. An offer made the morning after the "
+        "interview:\n\n" + walk(negotiation, offered)
+    )
+
+
+def _posts() -> str:
+    steps = [
+        Step(30, Channel.PUBLIC_POST, platform=Platform.LINKEDIN, body="What a day at Ledgerly!"),
+        Step(31, Channel.PUBLIC_POST, platform=Platform.TWITTER, body="Fingers crossed #NewJob"),
+        Step(32, Channel.PUBLIC_POST, platform=Platform.INSTAGRAM, note="a photo, no text"),
+        Step(33, Channel.PUBLIC_POST, platform=Platform.TWITTER, body="Ran my first 10k today."),
+    ]
+    words = ", ".join(f"`{word}`" for word in sorted(SEARCH_WORDS))
+    generic = ", ".join(f"`{word}`" for word in sorted(GENERIC_NAME_WORDS))
+    return (
+        "## Posts\n\n"
+        "`no-public-post` fires for a post about the interview or the search: its subject "
+        "or body mentions the company, the role title, a contact's name or a search word, "
+        "or it has no text. Any other post gets an `info` finding `no-public-post` saying it "
+        "was judged unrelated, whatever the rule's configured severity (it is never "
+        "blocked). The finding's `details` say which: `about_the_search` and `mentions`.\n\n"
+        "- Names of two words or more match as a phrase in any case. A single word of a "
+        'name matches as written (or in capitals): "Ledgerly" mentions Ledgerly, the '
+        'word "apple" does not mention Apple. As a hashtag or handle (`#ledgerly`, '
+        "`@ledgerly`) it matches in any case. Words too common to identify a company on "
+        f"their own don't match alone: {generic}.\n"
+        f"- Search words, matched as whole words in any case: {words}. Hashtags are also "
+        "split at their capitals (`#NewJob` mentions `job`).\n\n"
+        "Example, while the decision is pending:\n\n" + walk(steps)
     )
 
 

@@ -7,6 +7,7 @@ from app.enums import Decision, Direction, Severity, Verdict
 from app.policy import model
 from app.policy.model import AttemptFacts, ContactFacts, Evaluation, Finding, PolicyContext
 from app.policy.registry import RULES
+from app.policy.replies import answered_inbound
 from app.policy.rules.base import EarlierAttempt, Situation
 from app.targets import Target, target_of
 from app.windows.schedule import WindowTimes, check_in_opens_at
@@ -15,7 +16,8 @@ from app.windows.schedule import WindowTimes, check_in_opens_at
 def evaluate(attempt: AttemptFacts, ctx: PolicyContext) -> Evaluation:
     """Findings of every enabled rule, most severe first, and the verdict they imply.
 
-    Stored attempts count only if strictly earlier than `attempt` and outbound.
+    Stored attempts count only if strictly earlier than `attempt`: outbound ones for the
+    rules, inbound ones to decide whether `attempt` is a reply (`Evaluation.reply_to`).
     Inbound attempts and attempts to a referee are never blocked: a `block` becomes
     `warn` for them.
     """
@@ -29,12 +31,13 @@ def evaluate(attempt: AttemptFacts, ctx: PolicyContext) -> Evaluation:
         hit = rule.check(situation)
         if hit is None:
             continue
-        severity = configured.severity_for(situation.pending)
+        severity = hit.severity or configured.severity_for(situation.pending)
         if severity is Severity.BLOCK and (hit.soften or protected):
             severity = Severity.WARN
         findings.append(Finding(rule.id, severity, hit.message, hit.advice, hit.details))
     findings.sort(key=lambda finding: finding.severity.rank)  # stable: registry order within
-    return Evaluation(verdict_for(findings), tuple(findings))
+    reply_to = situation.reply.id if situation.reply is not None else None
+    return Evaluation(verdict_for(findings), tuple(findings), reply_to)
 
 
 def verdict_for(findings: Iterable[Finding]) -> Verdict:
@@ -62,9 +65,9 @@ def _target(attempt: AttemptFacts, contact: ContactFacts | None) -> Target:
     return target_of(attempt.channel, contact.role if contact is not None else None)
 
 
-def _chronological(attempt: AttemptFacts) -> tuple[datetime, str, str]:
+def _chronological(attempt: AttemptFacts) -> tuple[datetime, str, str, str]:
     """Oldest first; simultaneous attempts in a fixed order, whatever order the caller used."""
-    return attempt.occurred_at, attempt.channel.value, attempt.contact_id or ""
+    return attempt.occurred_at, attempt.channel.value, attempt.contact_id or "", attempt.id or ""
 
 
 def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
@@ -98,4 +101,5 @@ def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
             EarlierAttempt(stored, _target(stored, _contact(stored, ctx.contacts)))
             for stored in earlier
         ),
+        reply=answered_inbound(attempt, ctx.attempts, ctx.contacts, settings.reply_window),
     )

@@ -63,6 +63,14 @@ class AttemptFacts:
     purpose: Purpose | None = None
     subject: str | None = None
     body: str | None = None
+    id: str | None = None
+    """Set on stored attempts (a reply names its inbound attempt by id); None on the
+    attempt being evaluated, which is not stored yet."""
+    in_reply_to: str | None = None
+    """The evaluated attempt's explicit answer to an earlier inbound attempt, if any."""
+    reply_to: str | None = None
+    """On a stored attempt: the inbound attempt it answered, as judged when it was stored.
+    A stored reply is never counted against the candidate later."""
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,5 @@ class Evaluation:
 
     verdict: Verdict
     findings: tuple[Finding, ...]
+    reply_to: str | None = None
+    """The id of the inbound attempt this one answers, or None when it is not a reply."""

@@ -74,6 +74,9 @@ class PolicySettings:
     check_in_delay: timedelta
     allowed_platforms: frozenset[Platform]
     calling_hours: CallingHours
+    reply_window: timedelta
+    """How long an unanswered inbound attempt makes the next outbound one to that person a
+    reply; `timedelta(0)` leaves only explicit `in_reply_to` replies."""
 
     def rule(self, rule_id: str) -> RuleSettings:
         """A rule's settings; a rule missing from `rules` keeps its registry default."""
@@ -140,6 +143,7 @@ DEFAULT_POLICY_DOCUMENT: Final[dict[str, Any]] = {
     "thank_you_delay": "PT24H",
     "check_in_delay": "P7D",
     "allowed_platforms": [],
+    "reply_window": "PT72H",
     "calling_hours": {
         "start": "08:00",
         "end": "18:00",
@@ -175,6 +179,9 @@ def settings_from_document(doc: Mapping[str, Any]) -> PolicySettings:
             start=time.fromisoformat(hours_doc["start"]),
             end=time.fromisoformat(hours_doc["end"]),
             days=frozenset(_day_index(name) for name in hours_doc["days"]),
+        ),
+        reply_window=parse_duration(
+            doc.get("reply_window", DEFAULT_POLICY_DOCUMENT["reply_window"])
         ),
     )
 

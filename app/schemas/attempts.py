@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.enums import (
     SOCIAL_CHANNELS,
@@ -51,6 +51,23 @@ class AttemptCreate(InputModel):
     )
     subject: Subject | None = None
     body: Body | None = None
+    in_reply_to: IdRef | None = Field(
+        default=None,
+        description="Outbound only: the id of an earlier inbound attempt of this interview "
+        "that this attempt answers. Without it, an outbound attempt still answers the "
+        "contact's latest unanswered inbound attempt within the policy's reply_window.",
+    )
+
+    @field_validator("in_reply_to")
+    @classmethod
+    def _outbound_reply(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("direction") is Direction.INBOUND:
+            raise ValueError("in_reply_to is for outbound attempts only")
+        if info.data.get("channel") is Channel.PUBLIC_POST:
+            raise ValueError("a public_post answers no one: leave in_reply_to out")
+        return value
 
     @model_validator(mode="after")
     def _channel_rules(self) -> Self:
@@ -69,9 +86,16 @@ class FindingRead(OutputModel):
     details: list[dict[str, Any]] | None = None
 
 
+ReplyTo = Annotated[
+    str | None,
+    Field(description="The id of the inbound attempt this one answers (a reply), or null."),
+]
+
+
 class EvaluationRead(OutputModel):
     verdict: Verdict
     findings: list[FindingRead]
+    reply_to: ReplyTo
 
 
 class RefusedAttempt(OutputModel):
@@ -87,6 +111,8 @@ class RefusedAttempt(OutputModel):
     occurred_at: UTCDatetime
     subject: str | None
     body: str | None
+    in_reply_to: str | None
+    reply_to: ReplyTo
 
 
 class AttemptRead(OutputModel):
@@ -100,6 +126,8 @@ class AttemptRead(OutputModel):
     occurred_at: UTCDatetime
     subject: str | None
     body: str | None
+    in_reply_to: str | None = Field(description="The `in_reply_to` the request gave, if any.")
+    reply_to: ReplyTo
     verdict: Verdict
     findings: list[FindingRead]
     created_at: UTCDatetime

@@ -152,6 +152,8 @@ _ATTEMPT = AttemptRead(
     occurred_at=_AT + timedelta(hours=2),
     subject="Thank you",
     body="Dear Catherine,\n\nThank you for your time today.\n\nBest regards,\nSam",
+    in_reply_to=None,
+    reply_to=None,
     verdict=Verdict.FLAGGED,
     findings=[_FINDING],
     created_at=_AT + timedelta(hours=2),
@@ -177,6 +179,8 @@ _REFUSED = RefusedAttempt(
     occurred_at=_AT + timedelta(hours=3),
     subject=None,
     body=None,
+    in_reply_to=None,
+    reply_to=None,
 )
 _NO_SOCIAL = FindingRead(
     rule="no-social-connection",

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.enums import Decision, InterviewFormat, WindowKind, WindowState
 from app.schemas.common import (
@@ -58,7 +59,7 @@ class InterviewUpdate(UpdateModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"decision": "offer"}]})
 
     non_nullable = frozenset(
-        {"company", "role_title", "starts_at", "ends_at", "timezone", "decision"}
+        {"company", "role_title", "starts_at", "ends_at", "timezone", "decision", "decided_at"}
     )
 
     company: Name | None = None
@@ -71,6 +72,22 @@ class InterviewUpdate(UpdateModel):
     external_id: ExternalId | None = None
     notes: Notes | None = None
     decision: Decision | None = None
+    decided_at: InputDatetime | None = Field(
+        default=None,
+        description="Only together with a decision other than pending (history imported "
+        "from an ATS): when the decision was made, not before starts_at and at most 5 "
+        "minutes in the future. Without it a decision is dated at the time of the PATCH.",
+    )
+
+    @field_validator("decided_at")
+    @classmethod
+    def _only_with_a_decision(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        decision = info.data.get("decision")
+        if value is not None and decision is None:
+            raise ValueError("decided_at can only be set together with decision")
+        if value is not None and decision is Decision.PENDING:
+            raise ValueError("decided_at cannot be set with decision pending")
+        return value
 
 
 class WindowRead(OutputModel):

@@ -28,6 +28,25 @@ Duration = Annotated[
     Field(max_length=40, examples=["PT24H", "P7D"], description="ISO 8601 duration, PT0S to P365D"),
     AfterValidator(_duration),
 ]
+MAX_REPLY_WINDOW = timedelta(days=30)
+
+
+def _reply_window(value: str) -> str:
+    if not timedelta(0) <= parse_duration(value) <= MAX_REPLY_WINDOW:
+        raise ValueError("reply_window must be between PT0S and P30D")
+    return value
+
+
+ReplyWindow = Annotated[
+    str,
+    Field(
+        max_length=40,
+        examples=["PT72H", "PT0S"],
+        description="ISO 8601 duration, PT0S to P30D: how long an unanswered inbound attempt "
+        "makes the next outbound one to that person a reply. PT0S: only explicit in_reply_to.",
+    ),
+    AfterValidator(_reply_window),
+]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
 
 
@@ -91,6 +110,7 @@ class PolicyDocument(InputModel):
     thank_you_delay: Duration = "PT24H"
     check_in_delay: Duration = "P7D"
     allowed_platforms: list[Platform] = Field(default_factory=list, max_length=len(Platform))
+    reply_window: ReplyWindow = "PT72H"
     calling_hours: CallingHours = Field(
         default_factory=lambda: CallingHours.model_validate(_DEFAULT_HOURS)
     )

@@ -26,6 +26,7 @@ from app.policy import (
     InterviewFacts,
     PolicyContext,
     evaluate,
+    in_reply_to_problem,
 )
 from app.schemas.attempts import (
     AttemptCreate,
@@ -55,6 +56,7 @@ def _facts(fields: AttemptCreate, occurred_at: datetime) -> AttemptFacts:
         purpose=fields.purpose,
         subject=fields.subject,
         body=fields.body,
+        in_reply_to=fields.in_reply_to,
     )
 
 
@@ -72,6 +74,8 @@ async def _context(
     # Earlier attempts need no subject or body: only the evaluated one is proofread.
     stored = await session.execute(
         select(
+            ContactAttempt.id,
+            ContactAttempt.reply_to,
             ContactAttempt.channel,
             ContactAttempt.direction,
             ContactAttempt.occurred_at,
@@ -86,6 +90,8 @@ async def _context(
             occurred_at=row.occurred_at,
             contact_id=row.contact_id,
             platform=Platform(row.platform) if row.platform else None,
+            id=row.id,
+            reply_to=row.reply_to,
         )
         for row in stored.all()
     ]
@@ -114,6 +120,12 @@ def _check_contact(fields: AttemptCreate, contacts: dict[str, Contact]) -> None:
         raise InputError("contact_id is not a contact of this interview.", ["body", "contact_id"])
 
 
+def _check_reply(facts: AttemptFacts, context: PolicyContext) -> None:
+    problem = in_reply_to_problem(facts, context.attempts)
+    if problem is not None:
+        raise InputError(problem, ["body", "in_reply_to"])
+
+
 async def evaluate_attempt(
     session: AsyncSession,
     account: Account,
@@ -125,9 +137,9 @@ async def evaluate_attempt(
     contacts = await _contacts(session, interview)
     _check_contact(fields, contacts)
     context = await _context(session, account, interview, contacts)
-    return EvaluationRead.model_validate(
-        evaluate(_facts(fields, fields.occurred_at or now), context)
-    )
+    facts = _facts(fields, fields.occurred_at or now)
+    _check_reply(facts, context)
+    return EvaluationRead.model_validate(evaluate(facts, context))
 
 
 def _violation(evaluation: Evaluation, findings: list[FindingRead]) -> PolicyViolationError:
@@ -161,11 +173,17 @@ async def record_attempt(
     _check_contact(fields, contacts)
     context = await _context(session, account, interview, contacts)
     facts = _facts(fields, occurred_at)
+    _check_reply(facts, context)
     evaluation = evaluate(facts, context)
     findings = [FindingRead.model_validate(finding) for finding in evaluation.findings]
     if evaluation.verdict is Verdict.REJECTED:
         refused = RefusedAttempt.model_validate(
-            {**fields.model_dump(), "interview_id": interview.id, "occurred_at": occurred_at}
+            {
+                **fields.model_dump(),
+                "interview_id": interview.id,
+                "occurred_at": occurred_at,
+                "reply_to": evaluation.reply_to,
+            }
         )
         rejected = AttemptRejectedData(
             attempt=refused,
@@ -187,6 +205,8 @@ async def record_attempt(
         occurred_at=occurred_at,
         subject=facts.subject,
         body=facts.body,
+        in_reply_to=facts.in_reply_to,
+        reply_to=evaluation.reply_to,
         verdict=evaluation.verdict.value,
         findings=[finding.model_dump(mode="json") for finding in findings],
         created_at=now,

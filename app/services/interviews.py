@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.clock import format_utc
 from app.db.models import Account, Candidate, FollowupWindow, Interview
 from app.enums import Decision, EventType
 from app.errors import InputError, NotFoundError
@@ -22,6 +23,7 @@ from app.services.windows import in_order
 
 DEFAULT_DURATION = timedelta(hours=1)
 SCHEDULE_FIELDS = frozenset({"ends_at", "decision_expected_at"})
+DECIDED_AT_TOLERANCE = timedelta(minutes=5)
 
 
 async def get_interview(session: AsyncSession, account_id: str, interview_id: str) -> Interview:
@@ -36,6 +38,18 @@ async def get_interview(session: AsyncSession, account_id: str, interview_id: st
 def _check_times(interview: Interview) -> None:
     if interview.ends_at < interview.starts_at:
         raise InputError("ends_at must not be before starts_at.", ["body", "ends_at"])
+
+
+def _check_decided_at(interview: Interview, decided_at: datetime, now: datetime) -> None:
+    """A back-dated decision (contract section 4): after the interview began, not ahead."""
+    if decided_at > now + DECIDED_AT_TOLERANCE:
+        raise InputError("decided_at is more than 5 minutes in the future.", ["body", "decided_at"])
+    if decided_at < interview.starts_at:
+        raise InputError(
+            f"decided_at must not be before the interview's starts_at "
+            f"({format_utc(interview.starts_at)}).",
+            ["body", "decided_at"],
+        )
 
 
 async def _emit(
@@ -80,11 +94,14 @@ async def update_interview(
 ) -> InterviewRead:
     """Apply a PATCH and emit `interview.updated` / `interview.decided` for what changed.
 
-    Changing `decision` stamps `decided_at` (cleared on a return to pending) and cancels
-    windows that have not opened; moving `ends_at` or `decision_expected_at` reschedules them.
+    Changing `decision` stamps `decided_at` (the one given with it, else `now`; cleared on
+    a return to pending) and cancels windows that have not opened; moving `ends_at` or
+    `decision_expected_at` reschedules them. A `decided_at` given with the decision the
+    interview already has re-dates that decision (`interview.updated`).
     """
     interview = await get_interview(session, account.id, interview_id)
     changes = patch.model_dump(exclude_unset=True)
+    decided_at: datetime | None = changes.pop("decided_at", None)
     changed = {
         name
         for name, value in changes.items()
@@ -93,11 +110,16 @@ async def update_interview(
     for name in changed:
         setattr(interview, name, changes[name])
     _check_times(interview)
+    if decided_at is not None:
+        _check_decided_at(interview, decided_at, now)
     decision: str | None = changes.get("decision")
     decided = decision is not None and decision != interview.decision
     if decision is not None and decided:
         interview.decision = decision
-        interview.decided_at = None if decision == Decision.PENDING else now
+        interview.decided_at = None if decision == Decision.PENDING else decided_at or now
+    elif decided_at is not None and decided_at != interview.decided_at:
+        interview.decided_at = decided_at
+        changed.add("decided_at")
     if changed or decided:
         interview.updated_at = now
     await session.flush()

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.api.deps import get_now
 from tests.api.factories import create_candidate, create_interview
 from tests.api.test_accounts import assert_problem
 from tests.conftest import NewAccount
@@ -141,3 +147,151 @@ async def test_tenant_isolation_for_interviews(new_account: NewAccount) -> None:
         await bob.post(f"{url}/contacts", json={"name": "X", "role": "recruiter"}), 404, "not-found"
     )
     assert (await alice.get(url)).status_code == 200
+
+
+# --- decided_at on PATCH (contract section 4, v2) ------------------------------------------
+
+FROZEN = datetime(2030, 6, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen(app: FastAPI) -> Iterator[datetime]:
+    """Every request's now is FROZEN."""
+    app.dependency_overrides[get_now] = lambda: FROZEN
+    yield FROZEN
+    del app.dependency_overrides[get_now]
+
+
+async def event_types(api: httpx.AsyncClient) -> list[str]:
+    events = (await api.get("/v1/events", params={"limit": 200})).json()["data"]
+    return [event["type"] for event in events]
+
+
+async def test_a_decision_may_carry_its_own_decided_at(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    url = f"/v1/interviews/{interview['id']}"
+    response = await api.patch(
+        url, json={"decision": "rejected", "decided_at": "2030-05-06T17:30:00+01:00"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["decided_at"] == "2030-05-06T16:30:00Z"
+    assert (await api.get(url)).json()["decided_at"] == "2030-05-06T16:30:00Z"
+    [decided] = (await api.get("/v1/events", params={"type": "interview.decided"})).json()["data"]
+    assert decided["data"]["interview"]["decided_at"] == "2030-05-06T16:30:00Z"
+    states = {w["kind"]: w["state"] for w in response.json()["windows"]}
+    assert states == {
+        "thank_you": "cancelled",
+        "check_in": "cancelled",
+        "brief_referees": "cancelled",
+    }
+
+
+async def test_without_decided_at_a_decision_is_dated_at_the_requests_now(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    response = await api.patch(f"/v1/interviews/{interview['id']}", json={"decision": "offer"})
+    assert response.json()["decided_at"] == "2030-06-03T12:00:00Z"
+
+
+async def test_decided_at_may_be_up_to_five_minutes_ahead(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    response = await api.patch(
+        f"/v1/interviews/{interview['id']}",
+        json={"decision": "hired", "decided_at": "2030-06-03T12:05:00Z"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["decided_at"] == "2030-06-03T12:05:00Z"
+
+
+async def test_decided_at_may_be_the_interviews_start(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    response = await api.patch(
+        f"/v1/interviews/{interview['id']}",
+        json={"decision": "withdrawn", "decided_at": "2030-05-01T09:00:00Z"},
+    )
+    assert response.json()["decided_at"] == "2030-05-01T09:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"decision": "offer", "decided_at": "2030-06-03T12:05:01Z"}, "future"),
+        ({"decision": "offer", "decided_at": "2030-05-01T08:59:59Z"}, "starts_at"),
+        (
+            {
+                "decision": "offer",
+                "starts_at": "2030-05-20T09:00:00Z",
+                "ends_at": "2030-05-20T10:00:00Z",
+                "decided_at": "2030-05-10T09:00:00Z",
+            },
+            "starts_at",
+        ),
+        ({"decided_at": "2030-05-10T09:00:00Z"}, "together with decision"),
+        ({"notes": "x", "decided_at": "2030-05-10T09:00:00Z"}, "together with decision"),
+        ({"decision": "pending", "decided_at": "2030-05-10T09:00:00Z"}, "pending"),
+        ({"decision": "offer", "decided_at": "2030-05-10T09:00:00"}, "timezone"),
+    ],
+)
+async def test_a_bad_decided_at_is_422_with_its_loc_and_changes_nothing(
+    api: httpx.AsyncClient, frozen: datetime, body: dict[str, Any], message: str
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    url = f"/v1/interviews/{interview['id']}"
+    before = await event_types(api)
+    problem = assert_problem(await api.patch(url, json=body), 422, "validation-error")
+    errors = problem["errors"]
+    assert isinstance(errors, list)
+    assert ["body", "decided_at"] in [error["loc"] for error in errors]
+    assert message in " ".join(error["msg"] for error in errors)
+    assert (await api.get(url)).json() == interview
+    assert await event_types(api) == before
+
+
+async def test_a_null_decided_at_is_422(api: httpx.AsyncClient) -> None:
+    interview = await create_interview(api)
+    url = f"/v1/interviews/{interview['id']}"
+    response = await api.patch(url, json={"decision": "offer", "decided_at": None})
+    problem = assert_problem(response, 422, "validation-error")
+    assert "decided_at" in str(problem["errors"])
+    assert (await api.get(url)).json()["decision"] == "pending"
+
+
+async def test_decided_at_with_the_same_decision_redates_it_as_an_update(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    url = f"/v1/interviews/{interview['id']}"
+    await api.patch(url, json={"decision": "rejected"})
+    redated = await api.patch(
+        url, json={"decision": "rejected", "decided_at": "2030-05-02T09:00:00Z"}
+    )
+    assert redated.json()["decided_at"] == "2030-05-02T09:00:00Z"
+    assert sorted(await event_types(api)) == [
+        "interview.created",
+        "interview.decided",
+        "interview.updated",
+    ]
+    same = await api.patch(url, json={"decision": "rejected", "decided_at": "2030-05-02T09:00:00Z"})
+    assert same.json() == redated.json()
+    assert len(await event_types(api)) == 3
+
+
+async def test_rules_judge_attempts_by_the_back_dated_decision(
+    api: httpx.AsyncClient, frozen: datetime
+) -> None:
+    interview = await create_interview(api, starts_at="2030-05-01T09:00:00Z")
+    url = f"/v1/interviews/{interview['id']}"
+    await api.patch(url, json={"decision": "rejected", "decided_at": "2030-05-10T09:00:00Z"})
+    evaluate = f"{url}/contact-attempts/evaluate"
+    social = {"channel": "social_connection", "platform": "linkedin"}
+    before = await api.post(evaluate, json={**social, "occurred_at": "2030-05-10T08:59:59Z"})
+    after = await api.post(evaluate, json={**social, "occurred_at": "2030-05-10T09:00:00Z"})
+    assert before.json()["findings"][0]["severity"] == "block"
+    assert after.json()["findings"][0]["severity"] == "warn"

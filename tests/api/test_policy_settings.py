@@ -33,6 +33,7 @@ CONTRACT_DEFAULTS = {
     "thank_you_delay": "PT24H",
     "check_in_delay": "P7D",
     "allowed_platforms": [],
+    "reply_window": "PT72H",
     "calling_hours": {
         "start": "08:00",
         "end": "18:00",
@@ -132,3 +133,30 @@ async def test_delay_change_leaves_windows_that_are_no_longer_pending(
     assert cancelled["thank_you"]["opens_at"] == "2099-01-02T11:00:00Z"
     moved = (await api.get(f"/v1/interviews/{pending['id']}")).json()["windows"]
     assert {w["kind"]: w["opens_at"] for w in moved}["thank_you"] == "2099-01-03T11:00:00Z"
+
+
+@pytest.mark.parametrize("window", ["PT0S", "PT1H", "P30D", "P4W"])
+async def test_reply_window_accepts_pt0s_to_p30d(api: httpx.AsyncClient, window: str) -> None:
+    response = await api.put("/v1/policy", json=_with(["reply_window"], window))
+    assert response.status_code == 200, response.text
+    assert response.json()["reply_window"] == window
+    assert (await api.get("/v1/policy")).json()["reply_window"] == window
+
+
+@pytest.mark.parametrize("window", ["P30DT1S", "P31D", "-PT1H", "P1M", "72 hours", "", 72])
+async def test_reply_window_outside_pt0s_to_p30d_is_422_and_changes_nothing(
+    api: httpx.AsyncClient, window: object
+) -> None:
+    problem = assert_problem(
+        await api.put("/v1/policy", json=_with(["reply_window"], window)), 422, "validation-error"
+    )
+    assert ["body", "reply_window"] in [e["loc"] for e in problem["errors"]]  # type: ignore[union-attr]
+    assert (await api.get("/v1/policy")).json() == CONTRACT_DEFAULTS
+
+
+async def test_a_policy_stored_before_reply_window_existed_reads_the_default(
+    api: httpx.AsyncClient,
+) -> None:
+    document = copy.deepcopy(CONTRACT_DEFAULTS)
+    del document["reply_window"]
+    assert (await api.put("/v1/policy", json=document)).json()["reply_window"] == "PT72H"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -56,6 +57,9 @@ Best regards,
 Alex Marchetti"""
 
 
+_ids = itertools.count(1)
+
+
 def attempt(
     channel: Channel = Channel.EMAIL,
     at: datetime = T + 2 * DAY,
@@ -65,8 +69,11 @@ def attempt(
     platform: Platform | None = None,
     subject: str | None = None,
     body: str | None = None,
+    in_reply_to: str | None = None,
+    reply_to: str | None = None,
 ) -> AttemptFacts:
-    """An attempt; emails get a clean body unless one is given."""
+    """An attempt with an id of its own (stored attempts have one; the evaluated attempt's
+    is ignored); emails get a clean body unless one is given."""
     if body is None and channel is Channel.EMAIL:
         body = CLEAN_EMAIL
     if platform is None and channel in (
@@ -83,6 +90,9 @@ def attempt(
         platform=platform,
         subject=subject,
         body=body,
+        id=f"att-{next(_ids)}",
+        in_reply_to=in_reply_to,
+        reply_to=reply_to,
     )
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.enums import Channel, Decision
+from app.enums import Channel, Decision, Direction
 from app.policy import RULES, RULES_BY_ID, AttemptFacts, Evaluation
-from app.policy.docs import main, render
+from app.policy.docs import REPLY_STEPS, main, render, walk
+from app.policy.search_terms import SEARCH_WORDS
 from tests.policy.policy_factories import (
     DAY,
     HOUR,
@@ -139,3 +140,25 @@ def test_the_page_lists_every_rule_with_its_severity_and_quote(
             assert rule.quote in page
     assert "`block` (`info` after a decision)" in page
     assert "`block` (`warn` after a decision)" in page
+
+
+def test_the_page_explains_replies_decisions_and_posts_with_an_example_each() -> None:
+    page = render()
+    for section in ("## Replies", "## Decisions", "## Posts"):
+        assert section in page
+        after = page.split(section, 1)[1]
+        assert "| # | when (London) | attempt | verdict | findings | `reply_to` |" in after
+    for word in SEARCH_WORDS:
+        assert f"`{word}`" in page
+    assert '"reply_window": "PT72H"' in page
+
+
+def test_the_reply_example_shows_replies_and_what_they_would_be_without_the_inbound() -> None:
+    with_inbound = walk(REPLY_STEPS).splitlines()
+    assert with_inbound[4].endswith("| `allowed` | none | #2 |")  # step 3 answers step 2
+    assert "`rejected` | `no-repeat-calls` (block)" in with_inbound[5]
+    assert with_inbound[7].endswith("| `allowed` | none | #5 |")
+    outbound_only = [s for s in REPLY_STEPS if s.direction is Direction.OUTBOUND]
+    without = walk(outbound_only).splitlines()
+    assert "calling her back | `rejected` | `no-repeat-calls` (block)" in without[3]
+    assert "| `rejected` | `no-social-connection` (block) |" in without[5]

@@ -1,7 +1,7 @@
 """Properties of the engine over generated interviews, attempts and settings."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +18,7 @@ from app.policy import (
     RuleSettings,
     evaluate,
 )
+from app.policy.search_terms import mentions
 from tests.policy.policy_factories import (
     CLEAN_EMAIL,
     INTERVIEW,
@@ -30,6 +31,8 @@ from tests.policy.policy_factories import (
 )
 
 examples = settings(max_examples=60, deadline=None)
+
+VERDICT_ORDER = [Verdict.ALLOWED, Verdict.FLAGGED, Verdict.REJECTED]
 
 moments = st.integers(min_value=-24 * 60, max_value=10 * 24 * 60).map(
     lambda minutes: T + timedelta(minutes=minutes)
@@ -83,7 +86,25 @@ def policy_settings(draw: st.DrawFn) -> PolicySettings:
     )
 
 
-history = st.lists(attempts(), max_size=10)
+@st.composite
+def histories(draw: st.DrawFn) -> list[AttemptFacts]:
+    """Stored attempts with ids; some outbound ones are replies to an inbound one."""
+    stored = [
+        replace(item, id=f"att-{index}")
+        for index, item in enumerate(draw(st.lists(attempts(), max_size=10)))
+    ]
+    inbound_ids = [item.id for item in stored if item.direction is Direction.INBOUND]
+    if not inbound_ids:
+        return stored
+    return [
+        replace(item, reply_to=draw(st.none() | st.sampled_from(inbound_ids)))
+        if item.direction is Direction.OUTBOUND
+        else item
+        for item in stored
+    ]
+
+
+history = histories()
 
 
 def _run(
@@ -119,10 +140,15 @@ def test_hearing_back_never_turns_an_allowed_attempt_into_a_rejected_one(
     interview: InterviewFacts,
 ) -> None:
     before = _run(attempt, stored, interview, DEFAULT_SETTINGS)
-    after = _run(attempt, [*stored, inbound], interview, DEFAULT_SETTINGS)
+    after = _run(
+        attempt, [*stored, replace(inbound, id="att-inbound")], interview, DEFAULT_SETTINGS
+    )
     if before.verdict is Verdict.ALLOWED:
         assert after.verdict is not Verdict.REJECTED
-    assert after == before  # stored inbound attempts play no part in any rule
+    # An inbound attempt counts against no one; it can only make the attempt a reply,
+    # which takes findings away and adds or changes none.
+    assert all(found in before.findings for found in after.findings)
+    assert VERDICT_ORDER.index(after.verdict) <= VERDICT_ORDER.index(before.verdict)
 
 
 @examples
@@ -184,3 +210,183 @@ def test_stored_attempts_at_or_after_the_evaluated_one_change_nothing(
     ]
     with_later = _run(attempt, [*stored, *later], interview, DEFAULT_SETTINGS)
     assert with_later == _run(attempt, stored, interview, DEFAULT_SETTINGS)
+
+
+CHASING_RULES = {
+    "wait-24-hours",
+    "one-follow-up-email",
+    "no-repeat-calls",
+    "multiple-voicemails",
+    "weekly-contact-limit",
+}
+"""The counting and timing rules that leave replies and offers alone (contract v2)."""
+
+gaps = st.integers(min_value=1, max_value=5 * 24 * 60).map(lambda m: timedelta(minutes=m))
+
+
+@examples
+@given(attempts(Direction.OUTBOUND), history, attempts(Direction.INBOUND), gaps, interviews())
+def test_a_reply_gets_no_finding_from_the_chasing_rules_or_after_decision(
+    attempt: AttemptFacts,
+    stored: list[AttemptFacts],
+    inbound: AttemptFacts,
+    gap: timedelta,
+    interview: InterviewFacts,
+) -> None:
+    theirs = replace(inbound, id="att-theirs", occurred_at=attempt.occurred_at - gap)
+    reply = replace(attempt, in_reply_to=theirs.id)
+    evaluation = _run(reply, [*stored, theirs], interview, everything_blocks())
+    if attempt.channel is Channel.PUBLIC_POST:
+        assert evaluation.reply_to is None
+        return
+    assert evaluation.reply_to == theirs.id
+    assert not {f.rule for f in evaluation.findings} & (CHASING_RULES | {"after-decision"})
+
+
+@examples
+@given(attempts(Direction.OUTBOUND), history, attempts(Direction.OUTBOUND), interviews())
+def test_a_stored_reply_changes_no_later_evaluation(
+    attempt: AttemptFacts,
+    stored: list[AttemptFacts],
+    earlier_reply: AttemptFacts,
+    interview: InterviewFacts,
+) -> None:
+    explicit_only = replace(DEFAULT_SETTINGS, reply_window=timedelta(0))
+    reply = replace(earlier_reply, id="att-reply", reply_to="att-theirs")
+    without = _run(attempt, stored, interview, explicit_only)
+    assert _run(attempt, [*stored, reply], interview, explicit_only) == without
+
+
+@examples
+@given(attempts(), history, interviews(), policy_settings())
+def test_reply_to_names_an_earlier_inbound_attempt(
+    attempt: AttemptFacts,
+    stored: list[AttemptFacts],
+    interview: InterviewFacts,
+    policy: PolicySettings,
+) -> None:
+    evaluation = _run(attempt, stored, interview, policy)
+    if evaluation.reply_to is None:
+        return
+    assert attempt.direction is Direction.OUTBOUND
+    [answered] = [item for item in stored if item.id == evaluation.reply_to]
+    assert answered.direction is Direction.INBOUND
+    assert answered.occurred_at < attempt.occurred_at
+    assert answered.occurred_at > attempt.occurred_at - policy.reply_window
+
+
+@examples
+@given(attempts(), history, interviews())
+def test_a_zero_reply_window_leaves_only_explicit_replies(
+    attempt: AttemptFacts, stored: list[AttemptFacts], interview: InterviewFacts
+) -> None:
+    explicit_only = replace(DEFAULT_SETTINGS, reply_window=timedelta(0))
+    assert _run(attempt, stored, interview, explicit_only).reply_to is None
+
+
+@examples
+@given(
+    attempts(Direction.OUTBOUND),
+    history,
+    st.sampled_from([Decision.OFFER, Decision.HIRED]),
+    gaps,
+    policy_settings(),
+)
+def test_after_an_offer_the_chasing_rules_never_fire(
+    attempt: AttemptFacts,
+    stored: list[AttemptFacts],
+    decision: Decision,
+    gap: timedelta,
+    policy: PolicySettings,
+) -> None:
+    interview = replace(INTERVIEW, decision=decision, decided_at=attempt.occurred_at - gap)
+    evaluation = _run(attempt, stored, interview, policy)
+    assert not {f.rule for f in evaluation.findings} & CHASING_RULES
+
+
+def _to_employer(attempt: AttemptFacts) -> bool:
+    if attempt.contact_id is not None:
+        return attempt.contact_id != REFEREE.id
+    return attempt.channel not in SOCIAL_CHANNELS
+
+
+@examples
+@given(
+    attempts(Direction.OUTBOUND),
+    history,
+    st.sampled_from([Decision.REJECTED, Decision.WITHDRAWN, Decision.CANCELLED]),
+    moments,
+)
+def test_after_decision_fires_exactly_from_the_second_note_after_the_decision(
+    attempt: AttemptFacts, stored: list[AttemptFacts], decision: Decision, decided_at: datetime
+) -> None:
+    interview = replace(INTERVIEW, decision=decision, decided_at=decided_at)
+    evaluation = _run(attempt, stored, interview, DEFAULT_SETTINGS)
+    earlier_notes = [
+        item
+        for item in stored
+        if item.direction is Direction.OUTBOUND
+        and item.reply_to is None
+        and _to_employer(item)
+        and decided_at <= item.occurred_at < attempt.occurred_at
+    ]
+    expected = (
+        _to_employer(attempt)
+        and evaluation.reply_to is None
+        and attempt.occurred_at >= decided_at
+        and bool(earlier_notes)
+    )
+    assert ("after-decision" in {f.rule for f in evaluation.findings}) is expected
+
+
+post_texts = st.sampled_from(
+    [
+        None,
+        "",
+        "Ran my first half marathon today!",
+        "Great interview today!",
+        "Lovely chat with Priya",
+        "Our new puppy is called Biscuit",
+        "Zentrovia Labs has the best coffee",
+        "#OpenToWork",
+    ]
+)
+
+
+@examples
+@given(post_texts, post_texts, moments, interviews(), policy_settings())
+def test_only_posts_about_the_search_or_without_text_can_be_rejected_as_posts(
+    subject: str | None,
+    body: str | None,
+    at: datetime,
+    interview: InterviewFacts,
+    policy: PolicySettings,
+) -> None:
+    post = AttemptFacts(
+        Channel.PUBLIC_POST,
+        Direction.OUTBOUND,
+        at,
+        platform=Platform.TWITTER,
+        subject=subject,
+        body=body,
+    )
+    found = [f for f in _run(post, [], interview, policy).findings if f.rule == "no-public-post"]
+    if not policy.rules["no-public-post"].enabled:
+        assert found == []
+        return
+    [posted] = found
+    text = " ".join(part for part in (subject, body) if part)
+    about = mentions(
+        text,
+        company=interview.company,
+        role_title=interview.role_title,
+        contact_names=[RECRUITER.name, MANAGER.name, REFEREE.name],
+    )
+    if text.strip() and not about:
+        assert posted.severity is Severity.INFO
+        assert "judged unrelated" in posted.message
+    else:
+        pending = interview.decision is Decision.PENDING or (
+            interview.decided_at is not None and at < interview.decided_at
+        )
+        assert posted.severity is policy.rules["no-public-post"].severity_for(pending)

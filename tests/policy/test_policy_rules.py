@@ -455,6 +455,64 @@ def test_posting_just_before_the_decision_is_still_blocked() -> None:
     assert finding(run(post, interview=interview), "no-public-post").severity is Severity.BLOCK
 
 
+def test_a_post_mentioning_the_company_role_or_a_contact_is_blocked() -> None:
+    for text in (
+        "Lovely afternoon at Zentrovia Labs.",
+        "Thinking about what a senior backend engineer does all day.",
+        "Coffee with Priya Raghunathan this morning!",
+        "Big news soon #Zentrovia",
+    ):
+        post = attempt(Channel.PUBLIC_POST, T + DAY, contact=None, body=text)
+        found = finding(run(post), "no-public-post")
+        assert found.severity is Severity.BLOCK, text
+        assert found.details is not None and found.details[0]["about_the_search"] is True
+
+
+def test_a_post_using_a_search_word_is_blocked() -> None:
+    post = attempt(Channel.PUBLIC_POST, T + DAY, contact=None, body="Fingers crossed for the offer")
+    found = finding(run(post), "no-public-post")
+    assert found.severity is Severity.BLOCK
+    assert found.details == [
+        {"platform": "linkedin", "about_the_search": True, "mentions": ["offer"]}
+    ]
+    assert '"offer"' in found.message
+
+
+def test_a_post_whose_subject_mentions_the_interview_is_blocked() -> None:
+    post = attempt(
+        Channel.PUBLIC_POST, T + DAY, contact=None, subject="Interview day", body="Sunny out."
+    )
+    assert finding(run(post), "no-public-post").severity is Severity.BLOCK
+
+
+def test_a_post_with_no_text_is_blocked() -> None:
+    for body in (None, "", "   \n"):
+        post = attempt(Channel.PUBLIC_POST, T + DAY, contact=None, body=body)
+        found = finding(run(post), "no-public-post")
+        assert found.severity is Severity.BLOCK
+        assert "no text" in found.message
+
+
+def test_an_unrelated_post_gets_an_information_finding() -> None:
+    post = attempt(
+        Channel.PUBLIC_POST, T + DAY, contact=None, body="Ran my first half marathon today!"
+    )
+    evaluation = run(post)
+    found = finding(evaluation, "no-public-post")
+    assert found.severity is Severity.INFO
+    assert "judged unrelated" in found.message
+    assert found.details == [{"platform": "linkedin", "about_the_search": False, "mentions": []}]
+    assert evaluation.verdict is Verdict.ALLOWED
+
+
+def test_an_unrelated_post_stays_information_whatever_the_configured_severity() -> None:
+    post = attempt(Channel.PUBLIC_POST, T + DAY, contact=None, body="Ran a half marathon!")
+    settings = with_rule("no-public-post", severity=Severity.BLOCK)
+    assert finding(run(post, settings=settings), "no-public-post").severity is Severity.INFO
+    disabled = with_rule("no-public-post", enabled=False)
+    assert "no-public-post" not in rule_ids(run(post, settings=disabled))
+
+
 def test_a_null_severity_after_decision_keeps_the_pending_severity() -> None:
     rule = {"enabled": True, "severity": "warn", "severity_after_decision": None}
     settings = settings_from_document({"rules": {"no-public-post": rule}})
@@ -468,13 +526,24 @@ def test_a_null_severity_after_decision_keeps_the_pending_severity() -> None:
 
 
 @pytest.mark.parametrize("decision", [Decision.REJECTED, Decision.WITHDRAWN, Decision.CANCELLED])
-def test_contacting_the_employer_after_a_closing_decision_is_flagged(decision: Decision) -> None:
+def test_contacting_the_employer_again_after_a_closing_decision_is_flagged(
+    decision: Decision,
+) -> None:
     decided_at = T + 5 * DAY
-    evaluation = run(attempt(EMAIL, decided_at), interview=decided(decision, decided_at))
+    courtesy = attempt(EMAIL, decided_at)
+    evaluation = run(
+        attempt(EMAIL, decided_at + DAY), courtesy, interview=decided(decision, decided_at)
+    )
     found = finding(evaluation, "after-decision")
     assert found.severity is Severity.WARN
     assert decision.value in found.message
-    assert found.details == [{"decision": decision.value, "decided_at": "2025-03-09T14:00:00Z"}]
+    assert found.details == [
+        {
+            "decision": decision.value,
+            "decided_at": "2025-03-09T14:00:00Z",
+            "contacts_since_decision": ["2025-03-09T14:00:00Z"],
+        }
+    ]
 
 
 @pytest.mark.parametrize("decision", [Decision.OFFER, Decision.HIRED])
@@ -497,7 +566,65 @@ def test_briefing_a_referee_after_a_rejection_is_fine() -> None:
 
 def test_a_decision_without_a_recorded_time_counts_as_made() -> None:
     interview = replace(INTERVIEW, decision=Decision.REJECTED, decided_at=None)
-    assert "after-decision" in rule_ids(run(attempt(EMAIL, T + 2 * DAY), interview=interview))
+    courtesy = attempt(EMAIL, T + DAY)
+    evaluation = run(attempt(EMAIL, T + 2 * DAY), courtesy, interview=interview)
+    assert "after-decision" in rule_ids(evaluation)
+
+
+@pytest.mark.parametrize("decision", [Decision.REJECTED, Decision.WITHDRAWN, Decision.CANCELLED])
+def test_the_first_note_after_a_closing_decision_is_a_courtesy(decision: Decision) -> None:
+    decided_at = T + 5 * DAY
+    before = attempt(EMAIL, decided_at - SECOND)
+    evaluation = run(
+        attempt(EMAIL, decided_at + HOUR), before, interview=decided(decision, decided_at)
+    )
+    assert "after-decision" not in rule_ids(evaluation)
+
+
+def test_the_third_note_after_a_rejection_counts_both_earlier_ones() -> None:
+    decided_at = T + 5 * DAY
+    notes = attempt(EMAIL, decided_at), attempt(CALL, decided_at + DAY, contact=MANAGER)
+    interview = decided(Decision.REJECTED, decided_at)
+    found = finding(
+        run(attempt(EMAIL, decided_at + 2 * DAY), *notes, interview=interview), "after-decision"
+    )
+    assert "contact number 3" in found.message
+
+
+def test_a_referee_briefing_after_a_rejection_is_not_the_courtesy_note() -> None:
+    decided_at = T + 5 * DAY
+    briefing = attempt(EMAIL, decided_at + HOUR, contact=REFEREE)
+    interview = decided(Decision.REJECTED, decided_at)
+    assert "after-decision" not in rule_ids(
+        run(attempt(EMAIL, decided_at + DAY), briefing, interview=interview)
+    )
+
+
+@pytest.mark.parametrize("decision", [Decision.OFFER, Decision.HIRED])
+def test_negotiating_an_offer_is_not_chasing(decision: Decision) -> None:
+    interview = decided(decision, T)
+    stored = (
+        attempt(EMAIL, T + HOUR / 2),
+        attempt(VOICEMAIL, T + HOUR),
+        attempt(CALL, T + 3 * HOUR / 2),
+    )
+    chasing = {"wait-24-hours", "weekly-contact-limit"}
+    while_pending = {
+        EMAIL: chasing | {"one-follow-up-email"},
+        CALL: chasing | {"no-repeat-calls"},
+        VOICEMAIL: chasing | {"no-repeat-calls", "multiple-voicemails"},
+        TEXT: chasing | {"no-repeat-calls"},
+    }
+    for channel, rules in while_pending.items():
+        evaluation = run(attempt(channel, T + 2 * HOUR), *stored, interview=interview)
+        assert evaluation.findings == (), channel
+        assert set(rule_ids(run(attempt(channel, T + 2 * HOUR), *stored))) == rules, channel
+
+
+def test_contact_before_the_offer_was_made_is_still_held_back() -> None:
+    interview = decided(Decision.OFFER, T + 3 * HOUR)
+    evaluation = run(attempt(EMAIL, T + 2 * HOUR), interview=interview)
+    assert "wait-24-hours" in rule_ids(evaluation)
 
 
 # --- quiet-hours ---------------------------------------------------------------------------
@@ -650,4 +777,5 @@ def test_evaluation_lists_findings_in_order() -> None:
         "findings": [
             FindingRead.model_validate(f).model_dump(mode="json") for f in evaluation.findings
         ],
+        "reply_to": None,
     }

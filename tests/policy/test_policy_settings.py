@@ -36,6 +36,7 @@ CONTRACT_DEFAULTS = """
  "thank_you_delay": "PT24H",
  "check_in_delay": "P7D",
  "allowed_platforms": [],
+ "reply_window": "PT72H",
  "calling_hours": {"start": "08:00", "end": "18:00",
                    "days": ["mon", "tue", "wed", "thu", "fri"]}}
 """
@@ -193,3 +194,10 @@ def test_equal_start_and_end_mean_the_whole_day() -> None:
     assert weekends.allows(_at(6, time(23, 59)))
     assert not weekends.allows(_at(0, time(12, 0)))
     assert weekends.describe() == "00:00-00:00, Sat, Sun"
+
+
+def test_reply_window_is_read_from_the_document() -> None:
+    assert DEFAULT_SETTINGS.reply_window == timedelta(hours=72)
+    assert settings_from_document({"reply_window": "PT0S"}).reply_window == timedelta(0)
+    assert settings_from_document({"reply_window": "P30D"}).reply_window == timedelta(days=30)
+    assert settings_from_document({}).reply_window == timedelta(hours=72)

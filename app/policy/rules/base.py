@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from app.enums import Channel, Direction, Platform, Severity
+from app.enums import Channel, Decision, Direction, Platform, Severity
 from app.policy.model import AttemptFacts, ContactFacts, InterviewFacts
 from app.targets import Target
 
@@ -21,6 +21,9 @@ VOICE_AND_TEXT: Final = frozenset({Channel.PHONE_CALL, Channel.VOICEMAIL, Channe
 only welcome during calling hours."""
 
 WEEK: Final = timedelta(days=7)
+
+OFFERED: Final = frozenset({Decision.OFFER, Decision.HIRED})
+"""Decisions after which talking to the employer is a negotiation, not chasing."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class EarlierAttempt:
     def channel(self) -> Channel:
         return self.attempt.channel
 
+    @property
+    def is_reply(self) -> bool:
+        return self.attempt.reply_to is not None
+
 
 @dataclass(frozen=True)
 class Situation:
@@ -54,6 +61,8 @@ class Situation:
     check_in_opens_at: datetime
     earlier_outbound: tuple[EarlierAttempt, ...]
     """Outbound attempts strictly earlier than this one, oldest first."""
+    reply: AttemptFacts | None = None
+    """The inbound attempt this one answers (contract section 5), or None."""
 
     @property
     def outbound(self) -> bool:
@@ -67,10 +76,21 @@ class Situation:
     def at(self) -> datetime:
         return self.attempt.occurred_at
 
+    @property
+    def is_reply(self) -> bool:
+        """Answering the employer is not chasing them: the counting and timing rules pass."""
+        return self.reply is not None
+
+    @property
+    def after_offer(self) -> bool:
+        """After an `offer` or `hired` decision, contact is negotiation, not chasing."""
+        return not self.pending and self.interview.decision in OFFERED
+
     def earlier_to_employer(
         self, channels: Collection[Channel] | None = None, *, since: datetime | None = None
     ) -> list[EarlierAttempt]:
-        """Earlier outbound employer attempts, oldest first, optionally filtered.
+        """Earlier outbound employer attempts that were not replies, oldest first,
+        optionally filtered. Replies are never counted against the candidate.
 
         `since` is inclusive: attempts at exactly that instant are kept.
         """
@@ -78,6 +98,7 @@ class Situation:
             earlier
             for earlier in self.earlier_outbound
             if earlier.target is Target.EMPLOYER
+            and not earlier.is_reply
             and (channels is None or earlier.channel in channels)
             and (since is None or earlier.occurred_at >= since)
         ]
@@ -92,6 +113,8 @@ class Hit:
     details: list[dict[str, object]] | None = None
     soften: bool = False
     """Cap `block` at `warn` (e.g. a platform the account allows)."""
+    severity: Severity | None = None
+    """A fixed severity that overrides the account's setting (a note for information)."""
 
 
 Check = Callable[[Situation], Hit | None]

@@ -10,12 +10,15 @@ from app.policy.rules.base import WEEK, Hit, Situation, cite, iso, rule, span, w
     default_severity=Severity.BLOCK,
     fires_when=(
         "An outbound `voicemail` to the employer when one was already left for the employer "
-        "in the previous 7 days (one exactly 7 days earlier no longer counts)."
+        "in the previous 7 days (one exactly 7 days earlier no longer counts). Never for a "
+        "reply, nor after an `offer` or `hired` decision; earlier replies don't count."
     ),
     quote=seed.NO_REPEAT_CONTACT,
 )
 def multiple_voicemails(s: Situation) -> Hit | None:
     if not (s.outbound and s.to_employer) or s.attempt.channel is not Channel.VOICEMAIL:
+        return None
+    if s.is_reply or s.after_offer:
         return None
     recent = [v for v in s.earlier_to_employer({Channel.VOICEMAIL}) if v.occurred_at > s.at - WEEK]
     if not recent:

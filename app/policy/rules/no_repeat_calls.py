@@ -20,12 +20,15 @@ from app.policy.rules.base import (
     fires_when=(
         "An outbound `phone_call`, `voicemail` or `text_message` to the employer after the "
         "initial follow-up (the first outbound employer contact at or after T) and before "
-        "the `check_in` window opens."
+        "the `check_in` window opens. Never for a reply, nor after an `offer` or `hired` "
+        "decision; replies are not the initial follow-up."
     ),
     quote=seed.NO_REPEAT_CONTACT,
 )
 def no_repeat_calls(s: Situation) -> Hit | None:
     if not (s.outbound and s.to_employer) or s.attempt.channel not in VOICE_AND_TEXT:
+        return None
+    if s.is_reply or s.after_offer:
         return None
     if s.at >= s.check_in_opens_at:
         return None

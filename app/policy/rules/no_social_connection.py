@@ -15,7 +15,8 @@ _CHANNELS = frozenset({Channel.SOCIAL_CONNECTION, Channel.SOCIAL_MESSAGE})
     fires_when=(
         "An outbound `social_connection` or `social_message` to an employer contact, or with "
         "no contact. While pending, platforms in `allowed_platforms` get `warn` instead of "
-        "`block`."
+        "`block`. A `social_message` that replies on the platform the employer wrote from is "
+        "fine; a `social_connection` never is."
     ),
     quote=seed.NO_SOCIAL_CONNECTION,
 )
@@ -23,6 +24,8 @@ def no_social_connection(s: Situation) -> Hit | None:
     if not s.outbound or s.attempt.channel not in _CHANNELS:
         return None
     if s.target not in (Target.EMPLOYER, Target.NONE):
+        return None
+    if _answers_on_their_platform(s):
         return None
     platform = s.attempt.platform
     where = on_platform(platform)
@@ -41,4 +44,15 @@ def no_social_connection(s: Situation) -> Hit | None:
         ),
         details=[{"platform": platform.value if platform else None}],
         soften=s.pending and platform is not None and platform in s.settings.allowed_platforms,
+    )
+
+
+def _answers_on_their_platform(s: Situation) -> bool:
+    """A message back on the platform the employer used is an answer, not an advance."""
+    reply = s.reply
+    return (
+        s.attempt.channel is Channel.SOCIAL_MESSAGE
+        and reply is not None
+        and reply.platform is not None
+        and reply.platform is s.attempt.platform
     )

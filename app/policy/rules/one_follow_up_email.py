@@ -10,12 +10,15 @@ from app.policy.rules.base import Hit, Situation, cite, iso, rule, when
     default_severity=Severity.WARN,
     fires_when=(
         "An outbound `email` to the employer at or after T and before the `check_in` window "
-        "opens, when an earlier outbound employer email at or after T exists."
+        "opens, when an earlier outbound employer email at or after T exists. Never for a "
+        "reply, nor after an `offer` or `hired` decision; earlier replies don't count."
     ),
     quote=seed.NO_REPEAT_CONTACT,
 )
 def one_follow_up_email(s: Situation) -> Hit | None:
     if not (s.outbound and s.to_employer) or s.attempt.channel is not Channel.EMAIL:
+        return None
+    if s.is_reply or s.after_offer:
         return None
     if not s.interview.ends_at <= s.at < s.check_in_opens_at:
         return None

@@ -12,12 +12,15 @@ from app.policy.rules.base import Hit, Situation, cite, iso, rule, span, when
     default_severity=Severity.WARN,
     fires_when=(
         "An outbound contact to the employer on any channel but the social ones, at or "
-        "after the interview's end (T) and before T + `thank_you_delay` (24 h by default)."
+        "after the interview's end (T) and before T + `thank_you_delay` (24 h by default). "
+        "Never for a reply, nor after an `offer` or `hired` decision."
     ),
     quote=seed.WAIT_24_HOURS,
 )
 def wait_24_hours(s: Situation) -> Hit | None:
     if not (s.outbound and s.to_employer) or s.attempt.channel in SOCIAL_CHANNELS:
+        return None
+    if s.is_reply or s.after_offer:
         return None
     ended = s.interview.ends_at
     ready = ended + s.settings.thank_you_delay

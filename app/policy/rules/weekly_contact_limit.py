@@ -13,12 +13,15 @@ _COUNTED = frozenset(Channel) - SOCIAL_CHANNELS
     fires_when=(
         "The attempt would make more than `weekly_limit` (2 by default) outbound employer "
         "contacts in the rolling 7 days ending with it (social channels excluded; a contact "
-        "exactly 7 days earlier no longer counts)."
+        "exactly 7 days earlier no longer counts). Never for a reply, nor after an `offer` "
+        "or `hired` decision; earlier replies don't count."
     ),
     quote=seed.WAITING_GAME,
 )
 def weekly_contact_limit(s: Situation) -> Hit | None:
     if not (s.outbound and s.to_employer) or s.attempt.channel not in _COUNTED:
+        return None
+    if s.is_reply or s.after_offer:
         return None
     recent = [e for e in s.earlier_to_employer(_COUNTED) if e.occurred_at > s.at - WEEK]
     limit = s.settings.weekly_limit
