@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 
 import uvicorn
@@ -14,10 +13,11 @@ from app.settings import get_settings
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    from app.logs import configure_logging
+
+    settings = get_settings()
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    configure_logging(settings.log_level, settings.log_format, secrets=[token])
 
 
 def _serve(with_worker: bool) -> None:
@@ -30,6 +30,8 @@ def _serve(with_worker: bool) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 

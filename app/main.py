@@ -14,6 +14,7 @@ from app.api.middleware import (
     IdempotencyMiddleware,
     MetricsMiddleware,
     NulRefusalMiddleware,
+    RequestContextMiddleware,
 )
 from app.api.problems import install_problem_handlers
 from app.api.routes import (
@@ -37,6 +38,17 @@ Helps job candidates follow up after an interview the right way: records contact
 attempts, checks them against guidance on interview follow-up etiquette, opens
 follow-up windows on time and notifies subscribers with signed webhooks.
 """
+
+EXPOSED_HEADERS = (
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Location",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Secret-Omitted",
+    "X-Request-ID",
+)
+"""Response headers a browser client may read (CORS `Access-Control-Expose-Headers`)."""
 
 
 def create_app(settings: Settings | None = None, *, with_worker: bool = False) -> FastAPI:
@@ -66,6 +78,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.with_worker = with_worker
     install_problem_handlers(app)
     for router in (
         ops.router,
@@ -89,6 +102,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             allow_origins=list(settings.cors_origins),
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=list(EXPOSED_HEADERS),
         )
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.metrics import refresh_queue_gauges, render_metrics
 from app.services.readiness import check_ready
 
 router = APIRouter(tags=["ops"])
@@ -25,5 +25,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus text; with the worker in this process, its queue gauges are read now."""
+    if request.app.state.with_worker:
+        await refresh_queue_gauges(request.app.state.sessionmaker)
+    body, media_type = render_metrics()
+    return Response(body, media_type=media_type)
