@@ -9,6 +9,7 @@ import sys
 
 import uvicorn
 
+from app import listen
 from app.settings import get_settings
 
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("openapi", help="print the OpenAPI document")
     create = sub.add_parser("create-account", help="create an account and print its first key")
     create.add_argument("--name", required=True, help="the account's display name")
+    listen.add_parser(sub)
     return parser
 
 
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(with_worker=False)
     elif args.command == "worker":
         _worker()
+    elif args.command == "listen":
+        listen.run(args)
     elif args.command == "migrate":
         _migrate()
     elif args.command == "create-account":

@@ -26,10 +26,13 @@ from app.api.routes import (
     interviews,
     ops,
     policy,
+    stream,
     webhooks,
     windows,
 )
+from app.db.notify import Wakeups
 from app.db.session import create_engine, create_sessionmaker
+from app.services.endpoints import WAKEUP_CHANNEL
 from app.settings import Settings, get_settings
 from app.worker.runner import Worker
 
@@ -79,6 +82,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.with_worker = with_worker
+    app.state.stream_slots = stream.StreamSlots()
+    app.state.stream_wakeups = Wakeups(engine, WAKEUP_CHANNEL)
     install_problem_handlers(app)
     for router in (
         ops.router,
@@ -89,6 +94,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         windows.router,
         attempts.router,
         policy.router,
+        stream.router,  # before `events`: `/v1/events/stream` is not an event id
         events.router,
         webhooks.router,
     ):

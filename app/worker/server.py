@@ -39,7 +39,7 @@ def build_app(worker: Worker, sessionmaker: async_sessionmaker[AsyncSession]) ->
     return Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz)])
 
 
-class _Server(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """uvicorn inside the worker's event loop; the worker process owns the signals."""
 
     @contextlib.contextmanager
@@ -64,4 +64,4 @@ def bind(host: str, port: int) -> socket.socket:
 
 def create_server(app: Starlette) -> uvicorn.Server:
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-    return _Server(config)
+    return EmbeddedServer(config)
