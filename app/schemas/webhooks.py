@@ -97,6 +97,13 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
     )
 
 
+class WebhookTestRequest(InputModel):
+    event_type: EventType = Field(
+        default=EventType.WEBHOOK_TEST,
+        description="Send the event catalog's example of this type instead of `webhook.test`.",
+    )
+
+
 class RedeliverRequest(InputModel):
     endpoint_id: IdRef | None = Field(
         default=None,

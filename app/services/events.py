@@ -99,6 +99,10 @@ EXAMPLE_ID_PREFIX = "evtex"
 not a change, so it is left out of the account's event list and stream."""
 
 
+def is_example(event_id: str) -> bool:
+    return event_id.startswith(f"{EXAMPLE_ID_PREFIX}_")
+
+
 def listed_events(account_id: str) -> ColumnElement[bool]:
     """The account's events as the list and the stream show them."""
     return and_(
