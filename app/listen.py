@@ -86,6 +86,8 @@ class Listener:
         self.api_transport = api_transport
         self.last_event_id: str | None = None
         self.forwarded = 0
+        self.connected = asyncio.Event()
+        """Set once the stream is open: events committed from then on are forwarded."""
 
     def _say(self, line: str) -> None:
         self.out.write(line + "\n")
@@ -129,6 +131,7 @@ class Listener:
             if response.status_code != 200:
                 await response.aread()
                 raise StreamRefused(f"the API answered {response.status_code}: {response.text}")
+            self.connected.set()
             async for message in sse_messages(response.aiter_lines()):
                 if message.id is None:
                     continue
