@@ -14,7 +14,7 @@ from app.logs import REDACTED
 from app.settings import Settings
 from app.worker.dispatcher import Dispatcher
 from tests.conftest import ADMIN_TOKEN
-from tests.receiver import Receiver
+from tests.receiver import Receiver, Reply
 from tests.test_logs import captured, lines
 
 
@@ -131,3 +131,27 @@ async def test_no_secret_is_logged_at_debug(
     assert any(line.get("outcome") == "succeeded" for line in logged), "the delivery was logged"
     assert any(str(line["event"]).startswith("POST /admin/accounts 201") for line in logged)
     assert json.dumps(logged)  # every line was JSON
+
+
+async def test_an_endpoint_disabled_by_410_is_logged_once(
+    api: httpx.AsyncClient, app: Any, settings: Settings
+) -> None:
+    receiver = Receiver().start()
+    try:
+        receiver.reply("/gone", Reply(410))
+        created = await api.post("/v1/webhook-endpoints", json={"url": receiver.url("/gone")})
+        endpoint_id = created.json()["id"]
+        for _ in range(3):
+            await api.post(f"/v1/webhook-endpoints/{endpoint_id}/test")
+        with captured() as stream:
+            await _deliver_everything(settings, app.state.sessionmaker)
+    finally:
+        receiver.close()
+
+    logged = lines(stream)
+    disabled = [line for line in logged if line.get("reason")]
+    assert [line["event"] for line in disabled] == [
+        f"webhook endpoint {endpoint_id} disabled: 410 Gone"
+    ]
+    assert disabled[0]["level"] == "warning"
+    assert [line["outcome"] for line in logged if "outcome" in line] == ["failed"] * 3
