@@ -19,6 +19,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
 
+from app import listen
 from app.crypto import ConfigurationError, new_key
 from app.settings import Settings, get_settings
 
@@ -34,12 +35,10 @@ def _version() -> str:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # Alembic lists every plugin it loads at INFO; that says nothing about the migration.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from app.logs import configure_logging
+
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    configure_logging(settings.log_level, settings.log_format, secrets=[token])
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -75,6 +74,8 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=grace,
         )
         return
@@ -86,6 +87,8 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=grace,
     )
     server = _Server(config)
@@ -335,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url",
         help="the server's address in the printed commands (default: from FOLLOWUP_HOST/PORT)",
     )
+    listen.add_parser(sub)
     return parser
 
 
@@ -381,6 +385,8 @@ def _run(args: argparse.Namespace) -> None:
         _serve(settings, with_worker=False, workers=args.workers)
     elif args.command == "worker":
         _worker(settings)
+    elif args.command == "listen":
+        listen.run(args)
     elif args.command == "migrate":
         _migrate(settings)
     elif args.command == "create-account":

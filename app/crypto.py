@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -83,13 +84,26 @@ def secret_box(secret_key: str | None, database_url: str) -> SecretBox:
             "rest); generate one with `followup secret-key` and keep it with your other secrets"
         )
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_key_file(path)
+    return SecretBox([path.read_text().strip()])
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to `path` unless another process just did: the key is written to
+    a private temporary file first and linked into place, so no process ever reads a
+    half-written key, and the first one to link wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".followup-key-")
+    try:
         with os.fdopen(descriptor, "w") as file:
             file.write(new_key() + "\n")
-        logger.warning(
-            "FOLLOWUP_SECRET_KEY is not set: generated a development key in %s. "
-            "Set FOLLOWUP_SECRET_KEY in production.",
-            path,
-        )
-    return SecretBox([path.read_text().strip()])
+        os.link(temporary, path)
+    except FileExistsError:
+        return
+    finally:
+        os.unlink(temporary)
+    logger.warning(
+        "FOLLOWUP_SECRET_KEY is not set: generated a development key in %s. "
+        "Set FOLLOWUP_SECRET_KEY in production.",
+        path,
+    )

@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.idempotency import IdempotencyMiddleware
-from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, NulRefusalMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    NulRefusalMiddleware,
+    RequestContextMiddleware,
+)
 from app.api.openapi import SERVERS, TAGS, install_openapi, operation_id
 from app.api.problems import install_problem_handlers
 from app.api.reference import install_reference
@@ -24,10 +29,13 @@ from app.api.routes import (
     interviews,
     ops,
     policy,
+    stream,
     webhooks,
     windows,
 )
+from app.db.notify import Wakeups
 from app.db.session import create_engine, create_sessionmaker, reader
+from app.services.endpoints import WAKEUP_CHANNEL
 from app.settings import Settings, get_settings
 from app.worker.process import WorkerThread
 
@@ -45,6 +53,17 @@ follow-up windows on time and notifies subscribers with signed webhooks.
 
 The guide to all of this is `docs/api.md` in the repository.
 """
+
+EXPOSED_HEADERS = (
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Location",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Secret-Omitted",
+    "X-Request-ID",
+)
+"""Response headers a browser client may read (CORS `Access-Control-Expose-Headers`)."""
 
 
 def create_app(settings: Settings | None = None, *, with_worker: bool = False) -> FastAPI:
@@ -84,6 +103,9 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = create_sessionmaker(reader(engine))
+    app.state.with_worker = with_worker
+    app.state.stream_slots = stream.StreamSlots()
+    app.state.stream_wakeups = Wakeups(engine, WAKEUP_CHANNEL)
     install_problem_handlers(app)
     for router in (
         ops.router,
@@ -94,6 +116,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         windows.router,
         attempts.router,
         policy.router,
+        stream.router,  # before `events`: `/v1/events/stream` is not an event id
         events.router,
         event_types.router,
         webhooks.router,
@@ -111,6 +134,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             allow_origins=list(settings.cors_origins),
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=list(EXPOSED_HEADERS),
         )
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     worker_per_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
     retention_days: int = Field(default=30, ge=1, le=3650)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=20)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """`auto`: JSON lines when stderr is not a terminal, readable text when it is."""
+    worker_port: int = Field(default=8001, ge=0, le=65535)
+    """`followup worker` serves `/metrics` and `/healthz` here; 0 picks a free port."""
+    streams_per_key: int = Field(default=5, ge=1, le=1000)
+    """Open `GET /v1/events/stream` connections allowed per API key (per API process)."""
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=15)
+    stream_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    stream_settle_seconds: float = Field(default=1.0, ge=0, le=60)
+    """Events reach the stream once this old, so a transaction that commits a moment after
+    a later one cannot slip behind a reader's position."""
 
     def secret_box(self) -> SecretBox:
         """Seals and opens webhook secrets; raises `ConfigurationError` when no key can

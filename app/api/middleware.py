@@ -1,7 +1,9 @@
-"""ASGI middleware: request-size limit, idempotent POSTs and Prometheus metrics."""
+"""ASGI middleware: request ids and logs, request-size limit, idempotent POSTs and
+Prometheus metrics."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -11,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import app_error_response, problem_response
 from app.errors import PayloadTooLargeError
+from app.logs import REQUEST_ID_HEADER, clean_request_id, request_context
+
+logger = logging.getLogger("app.requests")
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -130,3 +135,55 @@ class MetricsMiddleware:
             method = scope["method"]
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
+
+
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes are logged at DEBUG only."""
+
+
+class RequestContextMiddleware:
+    """The outermost layer: an `X-Request-ID` (the caller's, cleaned, or a new one) on the
+    response and on every log line of the request, and one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = clean_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        status = 500
+        started = time.perf_counter()
+
+        async def tag(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != REQUEST_ID_HEADER.encode()
+                ]
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with request_context(request_id):
+            try:
+                await self.app(scope, receive, tag)
+            finally:
+                path = scope["path"]
+                logger.log(
+                    logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+                    "%s %s %d",
+                    scope["method"],
+                    path,
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )

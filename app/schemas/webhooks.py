@@ -118,6 +118,17 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
     )
 
 
+class WebhookTestRequest(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"event_type": "followup.window_opened"}]}
+    )
+
+    event_type: EventType = Field(
+        default=EventType.WEBHOOK_TEST,
+        description="Send the event catalog's example of this type instead of `webhook.test`.",
+    )
+
+
 class RedeliverRequest(InputModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"endpoint_id": "we_1b2c3d4e5f60718293a4b5c6d7e8f901"}]}

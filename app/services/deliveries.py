@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.db.base import new_id
+from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.enums import DeliveryStatus, EventType
 from app.errors import ConflictError, NotFoundError
-from app.schemas.events import WebhookTestData
+from app.schemas.events import EVENT_EXAMPLES, WebhookTestData
 from app.services.endpoints import get_endpoint, notify_workers, subscribes_to
-from app.services.events import get_event, record_event
+from app.services.events import EXAMPLE_ID_PREFIX, get_event, is_example, record_event
 from app.services.pagination import PageRequest, paginate
 
 ATTEMPTS_SHOWN = 100
@@ -61,21 +62,42 @@ async def list_endpoint_deliveries(
 
 
 async def send_test(
-    session: AsyncSession, account_id: str, endpoint_id: str, now: datetime
+    session: AsyncSession,
+    account_id: str,
+    endpoint_id: str,
+    now: datetime,
+    event_type: EventType = EventType.WEBHOOK_TEST,
 ) -> WebhookDelivery:
-    """Record a `webhook.test` event and queue it for this endpoint alone."""
+    """Queue a test for this endpoint alone: a `webhook.test` event, or the catalog's
+    example of `event_type`.
+
+    An example is stored as an event (its delivery and attempts are logged like any
+    other) but describes nothing in the account, so it stays out of the event list and
+    stream (`EXAMPLE_ID_PREFIX`) and no other endpoint receives it.
+    """
     endpoint = await get_endpoint(session, account_id, endpoint_id)
     if not endpoint.enabled:
         raise ConflictError("This endpoint is disabled; enable it before sending a test.")
-    event = await record_event(
-        session,
-        account_id,
-        EventType.WEBHOOK_TEST,
-        WebhookTestData(
-            endpoint_id=endpoint.id, message="A test event sent from the followup API."
-        ),
-        now,
-    )
+    if event_type == EventType.WEBHOOK_TEST:
+        event = await record_event(
+            session,
+            account_id,
+            EventType.WEBHOOK_TEST,
+            WebhookTestData(
+                endpoint_id=endpoint.id, message="A test event sent from the followup API."
+            ),
+            now,
+        )
+    else:
+        event = Event(
+            id=new_id(EXAMPLE_ID_PREFIX),
+            account_id=account_id,
+            type=event_type.value,
+            data=EVENT_EXAMPLES[event_type].model_dump(mode="json"),
+            created_at=now,
+        )
+        session.add(event)
+        await session.flush()
     delivery = WebhookDelivery(
         account_id=account_id,
         event_id=event.id,
@@ -112,6 +134,8 @@ async def redeliver(
             raise ConflictError("This endpoint is disabled; enable it before redelivering.")
         targets = [endpoint.id]
     else:
+        # Tests and examples only ever go where they were sent.
+        for_subscribers = event.type != EventType.WEBHOOK_TEST and not is_example(event.id)
         already = select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == event.id)
         rows = await session.execute(
             select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.id.in_(already))
@@ -121,8 +145,7 @@ async def redeliver(
         targets = [
             target
             for target, event_types, delivered in rows.all()
-            if delivered
-            or (event.type != EventType.WEBHOOK_TEST and subscribes_to(event_types, event.type))
+            if delivered or (for_subscribers and subscribes_to(event_types, event.type))
         ]
     existing = {
         delivery.endpoint_id: delivery

@@ -7,6 +7,7 @@ only in the create and rotate responses.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from app.services.pagination import PageRequest, paginate
 from app.settings import Settings
 from app.webhooks.signing import generate_secret
 from app.webhooks.ssrf import Resolver, UnsafeURLError, parse_host, resolve_and_check
+
+logger = logging.getLogger(__name__)
 
 WAKEUP_CHANNEL = "followup_wakeup"
 """PostgreSQL NOTIFY channel: workers LISTEN on it to start deliveries without polling."""
@@ -138,6 +141,12 @@ async def update_endpoint(
             endpoint.failing_since = None
         else:
             endpoint.disabled_reason = DISABLED_BY_ACCOUNT
+        logger.info(
+            "webhook endpoint %s %s by the account",
+            endpoint.id,
+            "enabled" if endpoint.enabled else "disabled",
+            extra={"endpoint_id": endpoint.id, "account_id": account_id},
+        )
     await session.flush()
     return endpoint
 

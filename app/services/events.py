@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, delete, exists, insert, literal_column, select
+from sqlalchemy import Table, and_, delete, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.base import new_id
 from app.db.models import Event, WebhookDelivery, WebhookEndpoint
@@ -93,10 +94,27 @@ async def get_event(session: AsyncSession, account_id: str, event_id: str) -> Ev
     return event
 
 
+EXAMPLE_ID_PREFIX = "evtex"
+"""Id prefix of a catalog example sent to one endpoint on request: it records a delivery,
+not a change, so it is left out of the account's event list and stream."""
+
+
+def is_example(event_id: str) -> bool:
+    return event_id.startswith(f"{EXAMPLE_ID_PREFIX}_")
+
+
+def listed_events(account_id: str) -> ColumnElement[bool]:
+    """The account's events as the list and the stream show them."""
+    return and_(
+        Event.account_id == account_id,
+        ~Event.id.startswith(f"{EXAMPLE_ID_PREFIX}_", autoescape=True),
+    )
+
+
 async def list_events(
     session: AsyncSession, account_id: str, page: PageRequest, event_type: EventType | None
 ) -> tuple[list[Event], str | None]:
-    stmt = select(Event).where(Event.account_id == account_id)
+    stmt = select(Event).where(listed_events(account_id))
     if event_type is not None:
         stmt = stmt.where(Event.type == event_type.value)
     return await paginate(session, stmt, page, sort=Event.created_at, tiebreak=Event.id)

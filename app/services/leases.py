@@ -99,7 +99,8 @@ class DeliveryOutcome:
     status: DeliveryStatus
     next_attempt_at: datetime | None
     endpoint_disabled: bool
-    """True when this result (a 410, or 5 days of failures) disabled the endpoint."""
+    """True when this result (a 410, or 5 days of failures) disabled the endpoint; in a
+    batch, on the first failed result of that endpoint only."""
 
 
 def _locked(stmt: Select[Any], *, skip_locked: bool) -> Select[Any]:
@@ -329,12 +330,14 @@ async def record_results(
     await session.execute(update(WebhookDelivery), moves)
     await session.execute(insert(_ATTEMPTS), attempts)
     disabled = await _update_endpoint_health(session, owned, now)
-    return [
-        replace(outcome, endpoint_disabled=True)
-        if outcome is not None and item.endpoint_id in disabled and not result.succeeded
-        else outcome
-        for (item, result), outcome in zip(results, outcomes, strict=True)
-    ]
+    # One outcome per disabled endpoint says so, so it is reported (and counted) once.
+    flagged: list[DeliveryOutcome | None] = []
+    for (item, result), outcome in zip(results, outcomes, strict=True):
+        if outcome is not None and item.endpoint_id in disabled and not result.succeeded:
+            disabled.discard(item.endpoint_id)
+            outcome = replace(outcome, endpoint_disabled=True)
+        flagged.append(outcome)
+    return flagged
 
 
 async def _update_endpoint_health(

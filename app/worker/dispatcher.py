@@ -21,6 +21,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import utcnow
+from app.enums import DeliveryStatus
+from app.logs import loggable_url
+from app.metrics import ATTEMPT_DURATION, DELIVERIES, ENDPOINTS_DISABLED, INFLIGHT
 from app.services.leases import (
     DeliveryOutcome,
     WorkItem,
@@ -40,6 +43,60 @@ START_MARGIN = timedelta(seconds=1)
 
 MAX_BATCH = 100
 """Results written per transaction at most."""
+
+
+OUTCOMES = {
+    DeliveryStatus.SUCCEEDED: "succeeded",
+    DeliveryStatus.PENDING: "retrying",
+    DeliveryStatus.FAILED: "failed",
+}
+"""The `outcome` label of `followup_webhook_deliveries_total` for a delivery's new status."""
+
+
+def report_attempt(item: WorkItem, result: AttemptResult, outcome: DeliveryOutcome | None) -> None:
+    """One log line per attempt (never the URL's query string), and the outcome metrics."""
+    fields = {
+        "event_id": item.message.event_id,
+        "delivery_id": item.delivery_id,
+        "endpoint_id": item.endpoint_id,
+        "url": loggable_url(item.message.url),
+        "attempt": item.attempt_number,
+        "status_code": result.status_code,
+        "error": result.error,
+        "duration_ms": result.duration_ms,
+    }
+    if outcome is None:
+        logger.warning(
+            "webhook attempt not recorded: another worker holds the delivery now",
+            extra={**fields, "outcome": "lease_lost"},
+        )
+        return
+    label = OUTCOMES[outcome.status]
+    DELIVERIES.labels(label).inc()
+    answer = result.error or f"HTTP {result.status_code}"
+    logger.log(
+        logging.WARNING if label == "failed" else logging.INFO,
+        "webhook attempt %s: %s (%s)",
+        item.delivery_id,
+        answer,
+        label,
+        extra={
+            **fields,
+            "outcome": label,
+            "next_attempt_at": outcome.next_attempt_at.isoformat()
+            if outcome.next_attempt_at
+            else None,
+        },
+    )
+    if outcome.endpoint_disabled:
+        ENDPOINTS_DISABLED.inc()
+        reason = "410 Gone" if result.gone else "every attempt failed for 5 days"
+        logger.warning(
+            "webhook endpoint %s disabled: %s",
+            item.endpoint_id,
+            reason,
+            extra={"endpoint_id": item.endpoint_id, "reason": reason},
+        )
 
 
 class ResultWriter:
@@ -192,15 +249,21 @@ class Dispatcher:
                 async with self.sessionmaker() as session, session.begin():
                     await release(session, [item])
                 return
-            result = await send_one(
-                self.client,
-                item.message,
-                now,
-                timeout=timeout,
-                allow_private=self.settings.webhook_allow_private,
-                resolver=self.resolver,
-            )
+            INFLIGHT.inc()
+            try:
+                result = await send_one(
+                    self.client,
+                    item.message,
+                    now,
+                    timeout=timeout,
+                    allow_private=self.settings.webhook_allow_private,
+                    resolver=self.resolver,
+                )
+            finally:
+                INFLIGHT.dec()
+            ATTEMPT_DURATION.observe(result.duration_ms / 1000)
             outcome = await self._writer.record(item, result)
+            report_attempt(item, result, outcome)
             if outcome is not None and outcome.next_attempt_at is not None and self._wake:
                 self._wake()
         except asyncio.CancelledError:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.clock import utcnow
 from app.db.faults import database_unavailable, database_unmigrated
+from app.metrics import SCHEDULER_LAG, SCHEDULER_TICK, WINDOWS_OPENED
 from app.services import idempotency
 from app.services.endpoints import WAKEUP_CHANNEL
 from app.services.events import prune_history
@@ -72,6 +73,8 @@ class Worker:
         """Loop time the database first failed in the current outage."""
         self._fault_said: float | None = None
         self._wake = asyncio.Event()
+        self.last_beat: float | None = None
+        """`loop.time()` of the loop's latest turn: `/healthz` tells a stuck loop by it."""
 
     def stop(self) -> None:
         """Stop taking work; `run()` returns once running deliveries finish (or the grace ends)."""
@@ -117,8 +120,12 @@ class Worker:
         next_schedule = next_prune = loop.time()
         while not self._stopping.is_set():
             self._wake.clear()
+            self.last_beat = loop.time()
             if loop.time() >= next_schedule:
+                started = loop.time()
+                SCHEDULER_LAG.observe(started - next_schedule)
                 await self._step("scheduler", self.open_windows)
+                SCHEDULER_TICK.observe(loop.time() - started)
                 next_schedule = loop.time() + poll
             if loop.time() >= next_prune:
                 caught_up = await self._step("retention", self.prune)
@@ -183,9 +190,12 @@ class Worker:
         while not self._stopping.is_set():
             async with self.sessionmaker() as session, session.begin():
                 batch = await open_due_windows(session, utcnow(), WINDOW_BATCH)
+            WINDOWS_OPENED.inc(batch)
             opened += batch
             if batch < WINDOW_BATCH:
                 break
+        if opened:
+            logger.info("opened %d follow-up windows", opened, extra={"windows_opened": opened})
         return opened
 
     async def prune(self) -> bool:

@@ -35,8 +35,10 @@ def worker_env(database_url: str, **extra: str) -> dict[str, str]:
         FOLLOWUP_WEBHOOK_ALLOW_PRIVATE="true",
         FOLLOWUP_LOG_LEVEL="WARNING",
         FOLLOWUP_WORKER_POLL_INTERVAL="0.3",
-        **extra,
+        # Several workers on one machine: each serves its metrics on a free port.
+        FOLLOWUP_WORKER_PORT="0",
     )
+    env.update(extra)
     return env
 
 

@@ -6,12 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from app.api.openapi import ApiRoute
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_response
 from app.errors import ServiceUnavailableError
+from app.metrics import refresh_queue_gauges, render_metrics
 from app.schemas.problem import Problem
 from app.services.readiness import check_ready
 
@@ -66,10 +66,11 @@ async def readyz(request: Request) -> JSONResponse:
     name="read_metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={
-        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
-    },
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def metrics() -> Response:
-    """Request counts and latencies by route template, in the Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus text; with the worker in this process, its queue gauges are read now."""
+    if request.app.state.with_worker:
+        await refresh_queue_gauges(request.app.state.sessionmaker)
+    body, media_type = render_metrics()
+    return Response(body, media_type=media_type)

@@ -16,7 +16,7 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.api.openapi import ApiRoute
-from app.enums import DeliveryStatus
+from app.enums import DeliveryStatus, EventType
 from app.schemas.common import Page
 from app.schemas.webhooks import (
     RedeliverRequest,
@@ -28,6 +28,7 @@ from app.schemas.webhooks import (
     WebhookEndpointRead,
     WebhookEndpointUpdate,
     WebhookEndpointWithSecret,
+    WebhookTestRequest,
 )
 from app.services import deliveries as delivery_service
 from app.services import endpoints as service
@@ -146,10 +147,16 @@ async def rotate_secret(
     },
 )
 async def send_test(
-    endpoint_id: ResourceId, session: SessionDep, account: AccountDep, now: NowDep
+    endpoint_id: ResourceId,
+    session: SessionDep,
+    account: AccountDep,
+    now: NowDep,
+    body: WebhookTestRequest | None = None,
 ) -> WebhookDeliveryRead:
-    """Queue a `webhook.test` event for this endpoint alone (409 if it is disabled)."""
-    delivery = await delivery_service.send_test(session, account.id, endpoint_id, now)
+    """Queue a `webhook.test` event, or the catalog's example of `event_type`, for this
+    endpoint alone (409 if it is disabled)."""
+    event_type = body.event_type if body is not None else EventType.WEBHOOK_TEST
+    delivery = await delivery_service.send_test(session, account.id, endpoint_id, now, event_type)
     return WebhookDeliveryRead.model_validate(delivery)
 
 
