@@ -74,6 +74,8 @@ class PolicySettings:
     check_in_delay: timedelta
     allowed_platforms: frozenset[Platform]
     calling_hours: CallingHours
+    known_words: frozenset[str] = frozenset()
+    """The account's own words for the proofreader, in lower case (matched without case)."""
 
     def rule(self, rule_id: str) -> RuleSettings:
         """A rule's settings; a rule missing from `rules` keeps its registry default."""
@@ -140,6 +142,7 @@ DEFAULT_POLICY_DOCUMENT: Final[dict[str, Any]] = {
     "thank_you_delay": "PT24H",
     "check_in_delay": "P7D",
     "allowed_platforms": [],
+    "known_words": [],
     "calling_hours": {
         "start": "08:00",
         "end": "18:00",
@@ -176,6 +179,7 @@ def settings_from_document(doc: Mapping[str, Any]) -> PolicySettings:
             end=time.fromisoformat(hours_doc["end"]),
             days=frozenset(_day_index(name) for name in hours_doc["days"]),
         ),
+        known_words=frozenset(word.lower() for word in doc.get("known_words", [])),
     )
 
 
