@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from app.policy.vocabulary import Lexicon, lexicon
+from app.policy.vocabulary import Lexicon, lexicon, single_letters
 
 MAX_SENTENCE_WORDS: Final = 40
 MAX_SUGGESTIONS: Final = 3
@@ -358,6 +358,8 @@ def _tokens(lines: list[str], letter: _Letter | None, lexicon: Lexicon) -> Itera
     for index, line in enumerate(lines):
         signature = letter is not None and index in letter.signature
         greeting = letter is not None and index == letter.greeting
+        if letter is not None and index == letter.sign_off and not _in_english(line):
+            continue  # "Diolch a chofion,": a sign-off in another language
         if not greeting and (label := _LABEL.match(line)) is not None:
             line = line[label.end() :]
         if "." in line:
@@ -459,7 +461,7 @@ def _misspelt_capitalised(
         return (intended,)
     if not sentence_start:
         return None
-    found = _misspelt(text.lower(), context, swaps_only=len(text) < _SHORT_NAME)
+    found = _misspelt(text.lower(), context, name_like=True)
     return None if found is None else tuple(w[:1].upper() + w[1:] for w in found)
 
 
@@ -486,23 +488,46 @@ _SHORT_WORDS: Final = frozenset(
      "of", "on", "or", "so", "to", "up", "us", "we"}
 )  # fmt: skip
 """The two-letter words whose reversal ("ot", "fo") is a typing slip worth reporting."""
+_VOWELS: Final = frozenset("aeiouy")
 
 
-def _misspelt(lower: str, context: _Context, *, swaps_only: bool = False) -> tuple[str, ...] | None:
+def _misspelt(lower: str, context: _Context, *, name_like: bool = False) -> tuple[str, ...] | None:
     """Corrections for an unknown word. A correction keeps the first letter, unless it
     swaps the first two: typos rarely touch the first letter, names and jargon often
-    differ there from an ordinary word ("Ciara", "tiara")."""
+    differ there from an ordinary word ("Ciara", "tiara").
+
+    A capitalised word opening a sentence may be a name or a brand ("Monzo", "Webex"), so
+    there only the classic slips count: two letters swapped, one vowel for another, a
+    letter doubled or not, a letter moved ("Thnaks", "Definately", "Untill"), and in a
+    word shorter than five letters only a swap.
+    """
     if len(lower) < 3 or context.knows(lower):
         return None
     plain = _without_accents(lower)
     found = tuple(
         word
         for word in context.lexicon.candidates(plain)
-        if (word[0] == plain[0] and not swaps_only) or _swapped(plain, word)
+        if (word[0] == plain[0] or _swapped(plain, word))
+        and (not name_like or _classic_slip(plain, word))
     )
-    if not swaps_only:
+    if not name_like:
         found = _run_together(plain, context.lexicon) + found
     return found[:MAX_SUGGESTIONS] or None
+
+
+def _classic_slip(typed: str, word: str) -> bool:
+    if _swapped(typed, word):
+        return True
+    if len(typed) < _SHORT_NAME:
+        return False
+    if single_letters(typed) == single_letters(word):
+        return True
+    if len(typed) != len(word):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+    if len(differ) == 1:
+        return {typed[differ[0]], word[differ[0]]} <= _VOWELS
+    return sorted(typed) == sorted(word) and differ[-1] - differ[0] <= 2
 
 
 def _two_letters(lower: str, context: _Context) -> tuple[str, ...] | None:
@@ -559,15 +584,20 @@ def _near_miss_name(text: str, context: _Context) -> str | None:
 
 
 def _wrong_name_addressed(text: str, context: _Context) -> str | None:
-    """A person greeted or titled by a name one edit from a contact's, when it is no name
-    of the interview's: "Dear Katherine" to Catherine, "Ms Brookes" for Ms Brooks."""
+    """A person greeted or titled by a name one edit from a contact's (two for a name of
+    seven letters or more, keeping its first letter), when it is no name of the
+    interview's: "Dear Katherine" to Catherine, "Ms Brookes", "Dear Carolyn" to Caroline."""
     lower = text.lower()
     if lower in context.extra or lower in context.lexicon.lower_case or len(text) < 3:
         return None
     for target in context.contact_words:
-        if _distance(lower, target.lower(), 1) == 1:
+        limit = 2 if len(target) >= _LONG_NAME and target[0].lower() == lower[0] else 1
+        if _distance(lower, target.lower(), limit) <= limit:
             return target
     return None
+
+
+_LONG_NAME: Final = 7
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -666,11 +696,14 @@ _CLOSINGS: Final = frozenset(
 """Closing phrases that make a sign-off even without a trailing comma."""
 _CLOSING_OPENINGS: Final = _CLOSINGS | {"looking forward", "i look forward", "hoping to"}
 _LONG_SIGN_OFF_WORDS: Final = 8
+_CLOSING_WORDS: Final = frozenset(word for phrase in _CLOSINGS for word in phrase.split())
 _PHONE = re.compile(r"[+(]?\d[\d\s().+/-]{5,}\d(?:\s*(?:ext\.?|x)\s*\d+)?")
 _SIGNATURE_ENDINGS: Final = frozenset(
     {"ltd.", "inc.", "co.", "corp.", "jr.", "sr.", "plc.", "llc."}
 )
 _MAX_SIGNATURE_LINES: Final = 10
+_DISCLAIMER = re.compile(r"\bconfidential|intended (?:solely )?for|\bbefore printing")
+"""The notices mail systems append after a signature."""
 _MAX_SIGNATURE_WORDS: Final = 10
 
 
@@ -733,16 +766,22 @@ def _is_sign_off(line: str) -> bool:
     return False
 
 
+def _in_english(line: str) -> bool:
+    return not _CLOSING_WORDS.isdisjoint(_WORD.findall(line.lower()))
+
+
 def _opens_like_closing(plain: list[str]) -> bool:
     return any(" ".join(plain[:size]) in _CLOSING_OPENINGS for size in (1, 2, 3))
 
 
 def _is_signature_line(line: str) -> bool:
     """A name, title, company, phone number, address, URL or labelled line: short, not
-    ending like a sentence, and opening with a capital, a number, an address or a label."""
+    ending like a sentence, and opening with a capital, a number, an address or a label.
+    A postscript, "Sent from my phone" and a confidentiality notice may follow them."""
     if _LABEL.match(line) or _PHONE.fullmatch(line):
         return True
-    if line.lower().startswith(("p.s.", "ps ", "ps:", "sent from")):
+    lowered = line.lower()
+    if lowered.startswith(("p.s.", "ps ", "ps:", "sent from")) or _DISCLAIMER.search(lowered):
         return True
     chunks = line.replace("|", " ").replace("·", " ").replace("•", " ").split()
     if not chunks or len(chunks) > _MAX_SIGNATURE_WORDS:

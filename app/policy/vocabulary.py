@@ -37,6 +37,7 @@ _PREFIXES: Final = (
     "non", "out", "over", "post", "pre", "re", "self", "semi", "sub", "super", "un", "under",
 )  # fmt: skip
 """Prefixes that make new words freely: under + served, re + engage, non + technical."""
+_SUFFIXES: Final = ("ing", "ed", "er", "ery", "ness", "ship", "hood", "less")
 _HAS_DOUBLE: Final = re.compile(r"(.)\1")
 
 
@@ -61,11 +62,12 @@ class Lexicon:
 
     def knows(self, word: str) -> bool:
         """A listed word, or one made from a listed word in a way English does freely: a
-        plural ("submittals"), an agent noun ("uploader"), a common prefix ("underserved").
+        plural ("submittals"), a common suffix ("sharding", "uploader", "roastery") or
+        prefix ("underserved").
 
-        The part after a prefix must have five letters or more and an agent noun's verb must
-        not end consonant-vowel-consonant, so misspellings such as "untill" and "beginer"
-        stay unknown.
+        The part after a prefix must have five letters or more, and a suffix is only taken
+        off a stem that would not double its last letter or drop an "e" before it, so
+        misspellings such as "untill", "begining" and "comeing" stay unknown.
         """
         if word in self.known:
             return True
@@ -73,9 +75,12 @@ class Lexicon:
             if self._ordinary(word[:-1]):
                 return True
             word = word[:-1]
-        stem = word.removesuffix("er")
-        if stem != word and self._ordinary(stem, 4) and not _doubles_before_suffix(stem):
-            return True
+        for suffix in _SUFFIXES:
+            stem = word.removesuffix(suffix)
+            if stem != word and self._ordinary(stem, 4) and _takes_suffix_plainly(stem, suffix):
+                return True
+        if word[-2:] in ("ed", "er") and self._ordinary(word[:-1], 5):
+            return True  # the stem's own "e": tokenize + r, geofence + d
         return any(
             word.startswith(prefix) and self._ordinary(word[len(prefix) :].lstrip("-"), 5)
             for prefix in _PREFIXES
@@ -91,23 +96,27 @@ class Lexicon:
         found = {candidate for candidate in _edits(word) if candidate in self.known}
         found.update(candidate for candidate in _rotations(word) if candidate in self.known)
         found -= self.names_only
-        found.update(self.doubled.get(_single_letters(word), ()))
+        found.update(self.doubled.get(single_letters(word), ()))
         found.discard(word)
         return tuple(sorted(found, key=lambda w: (-self.frequency.get(w, 0), w)))
 
 
-def _doubles_before_suffix(stem: str) -> bool:
-    """Ends consonant-vowel-consonant, as "begin" and "plan" do (beginner, planner)."""
+def _takes_suffix_plainly(stem: str, suffix: str) -> bool:
+    """Whether the suffix joins the stem unchanged: not after a "y" that turns to "i"
+    (copied, happiness), and, for a suffix starting with a vowel, not after a silent "e"
+    (coming) or a consonant-vowel-consonant ending that doubles (beginner, planned)."""
     vowels = "aeiou"
-    return (
-        len(stem) >= 3
-        and stem[-1] not in vowels + "wxy"
-        and stem[-2] in vowels
-        and stem[-3] not in vowels
-    )
+    if stem[-1] == "y" and stem[-2] not in vowels:
+        return False
+    if suffix[0] not in vowels:
+        return True
+    if stem[-1] == "e":
+        return False
+    return not (stem[-1] not in vowels + "wxy" and stem[-2] in vowels and stem[-3] not in vowels)
 
 
-def _single_letters(word: str) -> str:
+def single_letters(word: str) -> str:
+    """The word with each run of a repeated letter made single: "tommorow" -> "tomorow"."""
     return "".join(letter for letter, _ in itertools.groupby(word))
 
 
@@ -144,7 +153,7 @@ def lexicon() -> Lexicon:
     lower_case = frozenset(british_common | set(vocabulary))
     doubled: defaultdict[str, list[str]] = defaultdict(list)
     for word in filter(_HAS_DOUBLE.search, known - names_only):
-        doubled[_single_letters(word)].append(word)
+        doubled[single_letters(word)].append(word)
     return Lexicon(
         known=known,
         names_only=frozenset(names_only),

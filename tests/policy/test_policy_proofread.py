@@ -340,9 +340,30 @@ def test_a_labelled_signature_line_is_not_checked() -> None:
 
 
 def test_a_capitalised_word_opening_a_sentence_is_a_name_when_used_as_one_elsewhere() -> None:
-    assert misspelled(check_ledgerly("Corin said hello.")) == ["Corin"]
-    assert check_ledgerly("Corin said hello. I thanked Corin.") == []
-    assert check_ledgerly("Corin Vale said hello.") == []
+    assert misspelled(check_ledgerly("Beleive said hello.")) == ["Beleive"]
+    assert check_ledgerly("Beleive said hello. I thanked Beleive.") == []
+    assert check_ledgerly("Beleive Vale said hello.") == []
+
+
+@pytest.mark.parametrize("brand", ["Monzo", "Webex", "Adyen", "Fastly", "Dara", "Ciara"])
+def test_a_name_opening_a_sentence_is_not_mistaken_for_a_typo(brand: str) -> None:
+    assert check_ledgerly(f"{brand} came up in the interview.") == []
+
+
+@pytest.mark.parametrize(
+    ("slip", "suggestion"),
+    [("Thnaks", "Thanks"), ("Definately", "Definitely"), ("Untill", "Until"), ("Teh", "The")],
+)
+def test_a_classic_slip_opening_a_sentence_is_found(slip: str, suggestion: str) -> None:
+    problems = check_ledgerly(f"{slip} for the chat.")
+    assert [(p.text, p.suggestions) for p in problems] == [(slip, (suggestion,))]
+
+
+def test_a_sign_off_in_another_language_is_not_checked() -> None:
+    body = "Dear Catherine,\n\nThank you.\n\nDiolch a chofion,\nMaya"
+    assert check_ledgerly(body, is_email=True) == []
+    slip = "Dear Catherine,\n\nThank you.\n\nKind reagrds,\nMaya"
+    assert misspelled(check_ledgerly(slip, is_email=True)) == ["reagrds"]
 
 
 def test_british_and_american_forms_suggested_together() -> None:
