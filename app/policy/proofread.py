@@ -8,26 +8,28 @@ A proofreader that calls good writing wrong gets switched off, so each check is 
 to stay quiet unless it is confident:
 
 - A word is misspelt only when US English, British English, the work vocabulary, the
-  account's known words and the interview's names all lack it *and* a common word is
-  one edit away (or differs only in doubled letters): a correction must exist. Names,
-  product names and jargon rarely sit one letter from an ordinary word.
+  account's known words and the interview's names all lack it (with its plural, common
+  suffixes and prefixes) *and* a correction exists: a known word one edit away, a letter
+  moved, or doubled letters fixed ("tommorow"), keeping the first letter. Names,
+  products and jargon rarely sit that close to an ordinary word.
 - URLs, e-mail addresses, @handles, #hashtags, domains, phone numbers and any word with
   a digit are skipped; so is a label at the start of a line ("Tel:", "Mob:").
   Contractions and possessives count as their stem; accents are ignored ("résumé"); a
   hyphenated compound is known when the whole, the parts joined, or every part is.
-- Capitalised words are names unless they start a sentence; there they are checked in
-  lower case, unless the same word also appears capitalised mid-sentence. ALL-CAPS
-  acronyms and mixed-case brands (LinkedIn, iOS) are skipped.
+- Capitalised words are names unless they open a sentence and are not used as a name
+  elsewhere; even there only the classic slips count ("Thnaks", "Definately"), since
+  "Monzo" or "Dara" may open a sentence too. ALL-CAPS acronyms and mixed-case brands
+  (LinkedIn, iOS) are skipped.
 - A capitalised word that no dictionary knows, one or two edits from a word of the
   company's or a contact's name, is a misspelling of that name ("Ledgerley" for
   Ledgerly). A name in the greeting or after a title may be misspelt into another real
   name ("Dear Katherine" to Catherine, "Ms Brookes"), so there one edit from a contact's
-  name is enough.
+  name is enough (two for long names).
 - A lone lower-case "i" is always a mistake.
-- The sign-off is the last short closing line ("Best regards,", "Cheers", "Thanks,")
-  followed only by signature lines (a name, a title, a company, a phone number, an
-  address, a labelled line); those lines are not sentences, so their capitalised words
-  count as names.
+- The sign-off is a closing phrase ("Best", "Cheers", "With best wishes") or a short line
+  ending with a comma, followed only by signature lines (a name, a title, a company, a
+  phone number, an address, a labelled line); those lines are not sentences, so their
+  capitalised words count as names.
 - Line breaks end sentences, so a greeting or sign-off line never lengthens one.
 """
 
@@ -210,7 +212,7 @@ def proofread(
     `known_words` (the account's, any case) extend the dictionary like the names do.
     """
     context = _Context.build(names, frozenset(known_words))
-    body_lines = _normalise(body or "").splitlines()
+    body_lines = _own_words(_normalise(body or "").splitlines())
     letter = _Letter.read(body_lines, context)
     problems: list[Problem] = []
     if subject and subject.strip():
@@ -225,6 +227,25 @@ def proofread(
     if is_email:
         problems += _letter_shape(body_lines, letter)
     return problems
+
+
+_QUOTE_START = re.compile(
+    r"\s*(?:>|on\b.{0,200}\bwrote:\s*$|wrote:\s*$|-{2,}\s*(?:original|forwarded) message)",
+    re.IGNORECASE,
+)
+_HEADER = re.compile(r"(?:from|sent|date|to|subject):\s", re.IGNORECASE)
+
+
+def _own_words(lines: list[str]) -> list[str]:
+    """The lines before a quoted earlier message ("On … wrote:", "> …", a forwarded or
+    original message's headers): the rest is someone else's writing."""
+    for index, line in enumerate(lines[1:], 1):
+        headers = index + 1 < len(lines) and _HEADER.match(lines[index + 1])
+        if _QUOTE_START.match(line) or (
+            _HEADER.match(line) and headers and not lines[index - 1].strip()
+        ):
+            return lines[:index]
+    return lines
 
 
 # --- what this message may say -----------------------------------------------------
@@ -416,6 +437,7 @@ def _spelling(
 ) -> list[Problem]:
     tokens = list(_parts(_tokens(lines, letter, context.lexicon), context))
     mid_sentence = {text for text, start, addressed, _ in tokens if not start and not addressed}
+    headline = letter is None and _title_case(lines)
     problems: list[Problem] = []
     reported: set[str] = set()
     checked: set[tuple[str, bool, bool]] = set()
@@ -427,7 +449,9 @@ def _spelling(
         elif text.islower():
             found = _two_letters(text, context) if len(text) == 2 else _misspelt(text, context)
         elif text[0].isupper() and text[1:].islower():
-            starts = start and text not in mid_sentence and not _name_follows(tokens, index)
+            starts = headline or (
+                start and text not in mid_sentence and not _name_follows(tokens, index)
+            )
             if (text, starts, addressed) in checked:
                 continue  # the same word in the same position was fine before
             checked.add((text, starts, addressed))
@@ -440,6 +464,14 @@ def _spelling(
                 Problem(kind=ProblemKind.SPELLING, field=field, text=text, suggestions=found)
             )
     return problems[:MAX_PER_KIND]
+
+
+def _title_case(lines: list[str]) -> bool:
+    """A subject in title case ("Thank You for the Opportunity"), where a capital says
+    nothing about a word being a name."""
+    words = [word for line in lines for word in _LETTERS.findall(line) if len(word) > 2]
+    capitalised = sum(1 for word in words if word[0].isupper() and word[1:].islower())
+    return len(words) >= 3 and capitalised >= 0.75 * len(words)
 
 
 def _name_follows(tokens: list[_Token], index: int) -> bool:

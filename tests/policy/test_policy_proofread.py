@@ -500,3 +500,26 @@ def test_the_rule_reads_known_words_from_the_accounts_settings() -> None:
     assert "proofread" in rule_ids(run(sms))
     settings = replace(DEFAULT_SETTINGS, known_words=frozenset({"bazel"}))
     assert "proofread" not in rule_ids(run(sms, settings=settings))
+
+
+def test_a_quoted_earlier_message_is_not_proofread() -> None:
+    body = (
+        "Hi Catherine,\n\nTuesday at 10 works well.\n\nBest,\nMaya\n\n"
+        "On Mon, 3 Mar 2025 at 09:12, Catherine Doyle <c@example.com> wrote:\n"
+        "> Could you do Tuesday? You'd meet the contrllers team.\n> Thanks, Catherine"
+    )
+    assert check_ledgerly(body, is_email=True) == []
+
+
+def test_a_confidentiality_notice_after_the_signature_is_allowed() -> None:
+    body = SIGNED.format(closing="Kind regards,") + (
+        "\n\nThis email and any attachments are confidential and intended solely for the addressee."
+    )
+    assert check_ledgerly(body, is_email=True) == []
+
+
+def test_a_title_case_subject_is_checked_word_by_word() -> None:
+    problems = proofread("Thank You For The Oppurtunity", None, is_email=False, names=LEDGERLY)
+    assert [(p.text, p.suggestions) for p in problems] == [("Oppurtunity", ("Opportunity",))]
+    fine = "Thank You – Ledgerly Finance Systems Analyst Interview With Monzo"
+    assert proofread(fine, None, is_email=False, names=LEDGERLY) == []
