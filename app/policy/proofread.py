@@ -36,7 +36,7 @@ to stay quiet unless it is confident:
 from __future__ import annotations
 
 import functools
-import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -343,8 +343,9 @@ _SKIPPED_CHUNK = re.compile(
 )
 _LABEL = re.compile(r"\s*[^\W\d_][\w.&/-]*(?: [\w.&/-]+){0,2}:(?=\s|$)")
 """A label at the start of a line: "Tel:", "Mob:", "E-mail:", "Re:"."""
-_ABBREVIATION = re.compile(r"(?<![^\W\d_])[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W\d_])")
-"""Dotted abbreviations (i.e., e.g., a.m.), whose single letters are not words."""
+_ABBREVIATION = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?")
+"""Dotted abbreviations (i.e., e.g., a.m.), whose single letters are not words and whose
+full stop ends no sentence."""
 _NOT_SENTENCE_ENDS: Final = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs."})
 """Abbreviations whose full stop is usually followed by a name or more of the sentence."""
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -366,6 +367,7 @@ in the greeting line, or right after a title: "Ms Brookes"); its position in the
 _LIST_MARKER = re.compile(r"\(?[ivx]{1,4}\)")
 """(i), ii): list markers, not words."""
 _CLOSERS = ")\"']"
+_AROUND = ",.;:!?()[]\"'"
 
 
 def _tokens(lines: list[str], letter: _Letter | None, lexicon: Lexicon) -> Iterator[_Token]:
@@ -383,24 +385,27 @@ def _tokens(lines: list[str], letter: _Letter | None, lexicon: Lexicon) -> Itera
             continue  # "Diolch a chofion,": a sign-off in another language
         if not greeting and (label := _LABEL.match(line)) is not None:
             line = line[label.end() :]
-        if "." in line:
-            line = _ABBREVIATION.sub(" ", line)
         chunks = line.split()
-        picked = [
-            i
-            for i, chunk in enumerate(chunks)
-            if chunk not in known
-            or (len(chunk) < 3 and chunk not in ordinary)
-            or chunk == "i"
-            or chunk[:2] == "i'"
-        ]
-        for i in picked:
+        distinct = set(chunks)
+        suspicious = distinct - known
+        suspicious.update(
+            chunk
+            for chunk in distinct
+            if (len(chunk) < 3 and chunk not in ordinary) or chunk[:2] in ("i", "i'")
+        )
+        for i in [i for i, chunk in enumerate(chunks) if chunk in suspicious]:
             chunk = chunks[i]
-            if not _HAS_WORD.search(chunk) or _SKIPPED_CHUNK.match(chunk):
-                continue
-            if _LIST_MARKER.fullmatch(chunk):
-                continue
-            words = [chunk] if chunk.isalpha() else _WORD.findall(chunk)
+            if chunk.isalpha():
+                words = [chunk]
+            else:
+                core = chunk.strip(_AROUND)
+                if len(core) > 2 and core[0] != "i" and core in known:
+                    continue  # a known word before a comma or a full stop
+                if not _HAS_WORD.search(chunk) or _SKIPPED_CHUNK.match(chunk):
+                    continue
+                if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
+                    continue
+                words = _WORD.findall(chunk)
             at_start = not signature and _starts_sentence(chunks, i)
             addressed = greeting or (i > 0 and chunks[i - 1].rstrip(".").lower() in _TITLES)
             for number, word in enumerate(words):
@@ -419,6 +424,7 @@ def _starts_sentence(chunks: list[str], i: int) -> bool:
     return (
         before.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
         and before.lower().lstrip("(\"'") not in _NOT_SENTENCE_ENDS
+        and not _ABBREVIATION.fullmatch(before.strip(_AROUND))
     )
 
 
@@ -442,9 +448,9 @@ def _spelling(
     reported: set[str] = set()
     checked: set[tuple[str, bool, bool]] = set()
     for index, (text, start, addressed, _) in enumerate(tokens):
-        if text in reported or _DIGIT.search(text):
+        if text in reported or (not text.isalpha() and _DIGIT.search(text)):
             continue
-        if _is_i(text):
+        if text[0] == "i" and _is_i(text):
             found: tuple[str, ...] | None = ("I" + text[1:],)
         elif text.islower():
             found = _two_letters(text, context) if len(text) == 2 else _misspelt(text, context)
@@ -659,6 +665,7 @@ _GRAMMATICAL_DOUBLES: Final = frozenset({"had", "that"})
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
+_PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys(',.;:!?()[]{}"', " "))
 
 
 def _doubled_words(field: str, lines: list[str]) -> list[Problem]:
@@ -674,8 +681,8 @@ def _doubled_words(field: str, lines: list[str]) -> list[Problem]:
 
 def _may_double(line: str) -> bool:
     """A quick test that spares most lines the slower doubled-word search."""
-    words = _LETTERS.findall(line.lower())
-    return any(a == b for a, b in itertools.pairwise(words))
+    words = line.lower().translate(_PUNCTUATION_TO_SPACE).split()
+    return any(map(operator.eq, words, words[1:]))
 
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
