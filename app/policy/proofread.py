@@ -303,7 +303,9 @@ def _spellings(texts: Iterable[str]) -> tuple[str, ...]:
     return tuple(words)
 
 
-_STEM_ENDINGS: Final = ("'s", "n't", "'ll", "'ve", "'re", "'d", "'m", "'", "s", "es")
+_CONTRACTIONS: Final = ("'s", "n't", "'ll", "'ve", "'re", "'d", "'m", "'")
+_PLURALS: Final = ("s", "es")
+"""Plurals of the names and account words ("Kubeflows"); the lexicon knows its own."""
 
 
 def _known(lower: str, extra: frozenset[str], lexicon: Lexicon) -> bool:
@@ -312,12 +314,12 @@ def _known(lower: str, extra: frozenset[str], lexicon: Lexicon) -> bool:
     plain = _without_accents(lower)
     if plain != lower and (plain in extra or lexicon.knows(plain)):
         return True
-    for ending in _STEM_ENDINGS:
-        if plain.endswith(ending) and len(plain) > len(ending) + 1:
-            stem = plain[: -len(ending)]
-            # A plain -s/-es only helps the names and account words; the lexicon has its own.
-            if stem in extra or (ending[0] in "'n" and lexicon.knows(stem)):
-                return True
+    for ending in _CONTRACTIONS + _PLURALS:
+        stem = plain.removesuffix(ending)
+        if stem == plain or len(stem) < 2:
+            continue
+        if stem in extra or (ending in _CONTRACTIONS and lexicon.knows(stem)):
+            return True
     return False
 
 
