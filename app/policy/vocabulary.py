@@ -142,7 +142,7 @@ def _edits(word: str) -> Iterator[str]:
 
 @functools.cache
 def lexicon() -> Lexicon:
-    """The dictionaries, loaded on first use (about a third of a second) and then shared."""
+    """The dictionaries, loaded on first use (well under a second) and then shared."""
     frequency = SpellChecker(language="en", distance=1).word_frequency.dictionary
     british = word_file("british-english.txt")
     vocabulary = word_file("work-vocabulary.txt")
