@@ -178,7 +178,9 @@ def _defaults() -> str:
         "`GET /v1/policy` returns, and `PUT /v1/policy` accepts, a document of this shape. "
         "Delays are ISO 8601 durations (weeks, days, hours, minutes, seconds); "
         "`allowed_platforms` get `warn` instead of `block` from `no-social-connection` "
-        "while pending; `calling_hours` are local to the contact (else the interview).\n\n"
+        "while pending; `calling_hours` are local to the contact (else the interview); "
+        "`known_words` (at most 1,000, each of 1 to 64 characters) are words `proofread` "
+        "accepts for the account, matched without regard to case.\n\n"
         f"```json\n{document}\n```\n"
     )
 
