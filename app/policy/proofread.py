@@ -150,7 +150,9 @@ EXAMPLES: Final = (
     ),
     Example(
         "A capitalised word counts as a name unless it opens a sentence and is not used as a "
-        "name elsewhere in the text",
+        "name elsewhere in the text; even then only a classic slip counts (two letters "
+        "swapped, one vowel for another, a letter doubled or not), since names and brands "
+        "open sentences too",
         "I met Brightwav staff. Definately worth it.",
     ),
     Example(
@@ -187,6 +189,14 @@ EXAMPLES: Final = (
         "labelled line)",
         "Hi Catherine,\n\nThanks for Tuesday.\n\nWith best wishes\nMaya Collins\n"
         "Analyst | Brightwave Ltd\nMob: 07700 900123\nmaya@example.com",
+        _LEDGERLY,
+        is_email=True,
+    ),
+    Example(
+        'A quoted earlier message (after "On … wrote:" or "> ") is someone else\'s '
+        "writing and is not checked",
+        "Hi Catherine,\n\nTuesday works.\n\nBest,\nMaya\n\n"
+        "On Mon, 3 Mar 2025, Catherine Doyle wrote:\n> Does Tusday suit?",
         _LEDGERLY,
         is_email=True,
     ),
