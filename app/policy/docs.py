@@ -3,12 +3,18 @@
 python -m app.policy.docs                       # print the page
 python -m app.policy.docs --write docs/policy.md
 python -m app.policy.docs --check docs/policy.md   # exit 1 if the file differs
+
+The proofreading corpus figures are measured by the test suite, which this module does not
+depend on: the block between the `measured` markers is kept from the page being written or
+checked (`python -m tests.policy.proofread_corpus --write docs/policy.md` updates it, and a
+test checks it against the corpus).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +25,7 @@ from typing import Final
 from app.enums import Channel, ContactRole, Decision, Direction, Platform
 from app.policy.engine import evaluate
 from app.policy.model import AttemptFacts, ContactFacts, InterviewFacts, PolicyContext
-from app.policy.proofread import PROBLEM_KINDS
+from app.policy.proofread import EXAMPLES, PROBLEM_KINDS, Example, Problem, proofread
 from app.policy.registry import RULES, Rule
 from app.policy.search_terms import GENERIC_NAME_WORDS, SEARCH_WORDS
 from app.policy.settings import DEFAULT_POLICY_DOCUMENT, DEFAULT_SETTINGS
@@ -54,11 +60,27 @@ passage it enforces, and so do its findings.
 """
 
 
-def render() -> str:
-    """The whole Markdown page."""
+_LINE_BREAKS = re.compile(r"\n+")
+MEASURED_BEGIN = "<!-- measured: proofreading corpus -->"
+MEASURED_END = "<!-- /measured -->"
+_NOT_MEASURED = "Not measured yet.\n"
+
+
+def render(measured: str | None = None) -> str:
+    """The whole Markdown page; `measured` is the corpus figures kept from the current page."""
     sections = [_INTRO, _summary_table(), *(_rule_section(rule) for rule in RULES)]
-    sections += [_replies(), _decisions(), _posts(), _proofread_details(), _defaults()]
+    sections += [_replies(), _decisions(), _posts()]
+    sections += [_proofread_details(), _proofread_rules(), _proofread_rates(measured)]
+    sections.append(_defaults())
     return "\n".join(sections)
+
+
+def measured_block(page: str) -> str | None:
+    """The hand-maintained corpus figures between the markers of a page, if any."""
+    begin, end = page.find(MEASURED_BEGIN), page.find(MEASURED_END)
+    if begin < 0 or end < begin:
+        return None
+    return page[begin + len(MEASURED_BEGIN) : end].strip("\n") + "\n"
 
 
 def _severity(rule: Rule) -> str:
@@ -101,6 +123,64 @@ def _proofread_details() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _proofread_rules() -> str:
+    lines = [
+        "### How the proofreader decides",
+        "",
+        "It stays quiet unless it is confident: a proofreader that flags good writing gets "
+        "switched off. Each rule below comes with an example and what `proofread` reports "
+        "for it (line breaks shown as ⏎).",
+        "",
+    ]
+    for example in EXAMPLES:
+        problems = proofread(
+            None,
+            example.text,
+            is_email=example.is_email,
+            names=example.names,
+            known_words=example.known_words,
+        )
+        shown = _LINE_BREAKS.sub(" ⏎ ", example.text)
+        lines.append(f"- {example.rule}.")
+        lines.append(f"  Example{_example_names(example)}: `{shown}`")
+        reported = "; ".join(_describe(problem) for problem in problems) or "nothing"
+        lines.append(f"  → {reported}.")
+    return "\n".join(lines) + "\n"
+
+
+def _example_names(example: Example) -> str:
+    parts = []
+    if example.names.company:
+        parts.append(f"company {example.names.company}")
+    if example.names.contacts:
+        parts.append(f"contact {', '.join(example.names.contacts)}")
+    if example.known_words:
+        parts.append(f"known words {', '.join(example.known_words)}")
+    if example.is_email:
+        parts.append("an email")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _describe(problem: Problem) -> str:
+    text = f'`{problem.kind.value}` "{problem.text}"'
+    if problem.suggestions:
+        text += " → " + ", ".join(f'"{s}"' for s in problem.suggestions)
+    if problem.words is not None:
+        text += f" ({problem.words} words)"
+    return text
+
+
+def _proofread_rates(measured: str | None) -> str:
+    return (
+        "### Measured on the proofreading corpus\n\n"
+        "The test suite keeps a corpus of well-written follow-up messages (British and "
+        "American English, with names, jargon, numbers, URLs and multi-line signatures) and "
+        "of messages with exactly one real slip (`tests/policy/corpus/`). Its last "
+        "measurement, which the tests check against the corpus:\n\n"
+        f"{MEASURED_BEGIN}\n{measured or _NOT_MEASURED}{MEASURED_END}\n"
+    )
+
+
 def _defaults() -> str:
     document = json.dumps(DEFAULT_POLICY_DOCUMENT, indent=2)
     return (
@@ -110,7 +190,9 @@ def _defaults() -> str:
         "`allowed_platforms` get `warn` instead of `block` from `no-social-connection` "
         "while pending; `reply_window` (`PT0S` to `P30D`) is how far back an unanswered "
         "inbound attempt makes an outbound one a reply, `PT0S` leaving only explicit "
-        "`in_reply_to`; `calling_hours` are local to the contact (else the interview).\n\n"
+        "`in_reply_to`; `calling_hours` are local to the contact (else the interview); "
+        "`known_words` (at most 1,000, each of 1 to 64 characters) are words `proofread` "
+        "accepts for the account, matched without regard to case.\n\n"
         f"```json\n{document}\n```\n"
     )
 
@@ -317,13 +399,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     action.add_argument("--check", type=Path, metavar="PATH", help="exit 1 if PATH differs")
     action.add_argument("--write", type=Path, metavar="PATH", help="write the page to PATH")
     args = parser.parse_args(argv)
-    page = render()
+    target: Path | None = args.write or args.check
+    current = target.read_text(encoding="utf-8") if target and target.exists() else None
+    page = render(measured_block(current) if current is not None else None)
     if args.write is not None:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(page, encoding="utf-8")
         return 0
     if args.check is not None:
-        current = args.check.read_text(encoding="utf-8") if args.check.exists() else None
         if current != page:
             print(f"{args.check} is out of date; run `{COMMAND}`.", file=sys.stderr)
             return 1

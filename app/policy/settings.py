@@ -77,6 +77,8 @@ class PolicySettings:
     reply_window: timedelta
     """How long an unanswered inbound attempt makes the next outbound one to that person a
     reply; `timedelta(0)` leaves only explicit `in_reply_to` replies."""
+    known_words: frozenset[str] = frozenset()
+    """The account's own words for the proofreader, in lower case (matched without case)."""
 
     def rule(self, rule_id: str) -> RuleSettings:
         """A rule's settings; a rule missing from `rules` keeps its registry default."""
@@ -143,6 +145,7 @@ DEFAULT_POLICY_DOCUMENT: Final[dict[str, Any]] = {
     "thank_you_delay": "PT24H",
     "check_in_delay": "P7D",
     "allowed_platforms": [],
+    "known_words": [],
     "reply_window": "PT72H",
     "calling_hours": {
         "start": "08:00",
@@ -180,6 +183,7 @@ def settings_from_document(doc: Mapping[str, Any]) -> PolicySettings:
             end=time.fromisoformat(hours_doc["end"]),
             days=frozenset(_day_index(name) for name in hours_doc["days"]),
         ),
+        known_words=frozenset(word.lower() for word in doc.get("known_words", [])),
         reply_window=parse_duration(
             doc.get("reply_window", DEFAULT_POLICY_DOCUMENT["reply_window"])
         ),

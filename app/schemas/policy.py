@@ -48,6 +48,7 @@ ReplyWindow = Annotated[
     AfterValidator(_reply_window),
 ]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
+KnownWord = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S", examples=["Kubeflow"])]
 
 
 def _known_day(value: str) -> str:
@@ -110,6 +111,11 @@ class PolicyDocument(InputModel):
     thank_you_delay: Duration = "PT24H"
     check_in_delay: Duration = "P7D"
     allowed_platforms: list[Platform] = Field(default_factory=list, max_length=len(Platform))
+    known_words: list[KnownWord] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Words the proofreader accepts for this account, matched without case",
+    )
     reply_window: ReplyWindow = "PT72H"
     calling_hours: CallingHours = Field(
         default_factory=lambda: CallingHours.model_validate(_DEFAULT_HOURS)

@@ -33,6 +33,7 @@ CONTRACT_DEFAULTS = {
     "thank_you_delay": "PT24H",
     "check_in_delay": "P7D",
     "allowed_platforms": [],
+    "known_words": [],
     "reply_window": "PT72H",
     "calling_hours": {
         "start": "08:00",
@@ -98,6 +99,12 @@ def _with(path: list[str], value: Any) -> dict[str, Any]:
         _with(["calling_hours", "days"], ["funday"]),
         _with(["calling_hours"], {"start": "18:00", "end": "08:00", "days": ["mon"]}),
         _with(["snooze"], True),
+        _with(["known_words"], ["ok"] * 1001),
+        _with(["known_words"], [""]),
+        _with(["known_words"], ["   "]),
+        _with(["known_words"], ["x" * 65]),
+        _with(["known_words"], [42]),
+        _with(["known_words"], "Kubeflow"),
     ],
 )
 async def test_invalid_documents_are_422_and_change_nothing(
@@ -160,3 +167,23 @@ async def test_a_policy_stored_before_reply_window_existed_reads_the_default(
     document = copy.deepcopy(CONTRACT_DEFAULTS)
     del document["reply_window"]
     assert (await api.put("/v1/policy", json=document)).json()["reply_window"] == "PT72H"
+
+
+async def test_known_words_are_returned_as_given_and_quiet_the_proofreader(
+    api: httpx.AsyncClient,
+) -> None:
+    interview = await create_interview(api, starts_at="2026-11-02T10:00:00Z")
+    url = f"/v1/interviews/{interview['id']}/contact-attempts/evaluate"
+    text = {"channel": "text_message", "occurred_at": "2026-11-04T10:00:00Z"}
+    body = {**text, "body": "Thanks! Our bazel builds run in CI."}
+    before = (await api.post(url, json=body)).json()["findings"]
+    assert [(f["rule"], f["details"][0]["text"]) for f in before] == [("proofread", "bazel")]
+
+    words = ["BAZEL", "x" * 64, *[f"word{i}" for i in range(998)]]
+    put = await api.put("/v1/policy", json=_with(["known_words"], words))
+    assert put.status_code == 200, put.text
+    assert put.json()["known_words"] == words
+    assert (await api.get("/v1/policy")).json()["known_words"] == words
+    after = (await api.post(url, json=body)).json()
+    assert after["verdict"] == "allowed"
+    assert [f["rule"] for f in after["findings"]] == []

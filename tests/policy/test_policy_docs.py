@@ -8,7 +8,8 @@ import pytest
 
 from app.enums import Channel, Decision, Direction
 from app.policy import RULES, RULES_BY_ID, AttemptFacts, Evaluation
-from app.policy.docs import REPLY_STEPS, main, render, walk
+from app.policy.docs import REPLY_STEPS, main, measured_block, render, walk
+from app.policy.proofread import EXAMPLES
 from app.policy.search_terms import SEARCH_WORDS
 from tests.policy.policy_factories import (
     DAY,
@@ -111,7 +112,25 @@ def test_findings_after_a_decision_still_cite_their_quote() -> None:
 
 def test_the_committed_docs_page_is_up_to_date() -> None:
     assert main(["--check", str(DOCS)]) == 0
-    assert DOCS.read_text(encoding="utf-8") == render()
+    page = DOCS.read_text(encoding="utf-8")
+    assert page == render(measured_block(page))
+
+
+def test_writing_the_page_keeps_its_measured_figures(tmp_path: Path) -> None:
+    page = tmp_path / "policy.md"
+    figures = "- Well-written messages with any `proofread` finding: 1 of 200.\n"
+    page.write_text(render(figures).replace("### `proofread`", "### `old`"), encoding="utf-8")
+    assert main(["--write", str(page)]) == 0
+    assert page.read_text(encoding="utf-8") == render(figures)
+    assert measured_block(page.read_text(encoding="utf-8")) == figures
+
+
+def test_the_proofreading_examples_show_what_the_proofreader_reports() -> None:
+    page = render()
+    assert '`spelling` "Ledgerley" → "Ledgerly"' in page
+    assert '`spelling` "Katherine" → "Catherine"' in page
+    assert '`spelling` "i" → "I"' in page
+    assert page.count("  Example") == len(EXAMPLES)
 
 
 def test_the_check_fails_on_a_stale_or_missing_page(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ CONTRACT_DEFAULTS = """
  "thank_you_delay": "PT24H",
  "check_in_delay": "P7D",
  "allowed_platforms": [],
+ "known_words": [],
  "reply_window": "PT72H",
  "calling_hours": {"start": "08:00", "end": "18:00",
                    "days": ["mon", "tue", "wed", "thu", "fri"]}}
@@ -126,6 +127,13 @@ def test_a_document_converts_to_settings() -> None:
     assert settings.check_in_delay == timedelta(days=10)
     assert settings.allowed_platforms == {Platform.LINKEDIN, Platform.TWITTER}
     assert settings.calling_hours == CallingHours(time(9, 30), time(17), frozenset({5, 6}))
+
+
+def test_known_words_are_matched_without_regard_to_case() -> None:
+    assert DEFAULT_SETTINGS.known_words == frozenset()
+    document = {**DEFAULT_POLICY_DOCUMENT, "known_words": ["Kubeflow", "dbt", "DAGSTER"]}
+    settings = settings_from_document(document)
+    assert settings.known_words == {"kubeflow", "dbt", "dagster"}
 
 
 def test_rules_left_out_of_the_document_keep_their_defaults() -> None:

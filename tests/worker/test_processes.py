@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.crypto import SecretBox
 from app.db.session import create_engine
 from tests.conftest import PG_URL, SECRET_KEY
 from tests.receiver import Receiver, Reply
@@ -136,12 +137,14 @@ pg_only = pytest.mark.skipif(
 
 async def _seed_due_windows(engine: AsyncEngine, url: str, count: int) -> None:
     """One account and endpoint, and `count` interviews whose thank-you window is due."""
+    # Stored sealed, as the API stores it, with the key the worker processes are given.
+    sealed = SecretBox([SECRET_KEY]).seal("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     statements = [
         "INSERT INTO accounts (id, name, created_at, updated_at) "
         "VALUES ('acct_load', 'Load', now(), now())",
         "INSERT INTO webhook_endpoints (id, account_id, url, event_types, enabled, secret, "
         "created_at, updated_at) VALUES ('we_load', 'acct_load', :url, '[]', true, "
-        "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', now(), now())",
+        ":secret, now(), now())",
         "INSERT INTO candidates (id, account_id, name, timezone, created_at, updated_at) "
         "VALUES ('cand_load', 'acct_load', 'Load Test', 'UTC', now(), now())",
         "INSERT INTO interviews (id, account_id, candidate_id, company, role_title, starts_at, "
@@ -156,7 +159,7 @@ async def _seed_due_windows(engine: AsyncEngine, url: str, count: int) -> None:
     ]
     async with engine.begin() as conn:
         for statement in statements:
-            await conn.execute(text(statement), {"url": url, "count": count})
+            await conn.execute(text(statement), {"url": url, "count": count, "secret": sealed})
 
 
 async def _count(engine: AsyncEngine, sql: str) -> int:

@@ -4,7 +4,7 @@ from collections import Counter
 
 from app.enums import Channel, Severity
 from app.policy import seed
-from app.policy.proofread import MAX_SENTENCE_WORDS, Problem, ProblemKind, proofread
+from app.policy.proofread import MAX_SENTENCE_WORDS, Names, Problem, ProblemKind, proofread
 from app.policy.rules.base import Hit, Situation, cite, rule
 
 _WRITTEN = frozenset(
@@ -20,7 +20,8 @@ _WRITTEN = frozenset(
         "referees included) whose subject or body has likely spelling mistakes, a doubled "
         f"word, a sentence over {MAX_SENTENCE_WORDS} words or, for an email, no greeting or "
         "no sign-off. The words of the company, role title, candidate's and contacts' names "
-        "are known."
+        "and the account's `known_words` are known; a near miss of the company's or a "
+        "contact's name is a mistake."
     ),
     quote=seed.PROOFREAD,
 )
@@ -28,13 +29,18 @@ def proofread_rule(s: Situation) -> Hit | None:
     if not s.outbound or s.attempt.channel not in _WRITTEN:
         return None
     interview = s.interview
-    names = [interview.company, interview.role_title, interview.candidate_name]
-    names += [contact.name for contact in s.contacts.values()]
+    names = Names(
+        company=interview.company,
+        role_title=interview.role_title,
+        candidate=interview.candidate_name,
+        contacts=tuple(contact.name for contact in s.contacts.values()),
+    )
     problems = proofread(
         s.attempt.subject,
         s.attempt.body,
         is_email=s.attempt.channel is Channel.EMAIL,
-        known_words=names,
+        names=names,
+        known_words=s.settings.known_words,
     )
     if not problems:
         return None
