@@ -16,6 +16,7 @@ from app.api.middleware import (
     NulRefusalMiddleware,
 )
 from app.api.problems import install_problem_handlers
+from app.api.ratelimit import RateLimitMiddleware
 from app.api.routes import (
     accounts,
     attempts,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,193 @@
+"""Per-key rate limits (`FOLLOWUP_RATE_LIMIT`), as pure ASGI middleware.
+
+Every request to `/v1/...` or `/admin/...` that carries a bearer token counts against
+that token's fixed window; requests with no token and the ops routes are never
+limited. The counter key is a SHA-256 digest of the token, never the token. Counters
+live in process memory, or in Redis when `FOLLOWUP_REDIS_URL` is set so that every
+process shares them. The hot path touches no database: one counter increment and one
+expiry read.
+
+Responses carry the IETF rate-limit fields (draft-ietf-httpapi-ratelimit-headers,
+structured-field form), for example::
+
+    RateLimit-Policy: "default";q=100;w=1
+    RateLimit: "default";r=42;t=1
+
+Over the limit the answer is 429 `rate-limited` with `Retry-After`. When Redis cannot
+be reached, requests pass unlimited (fail open) and a warning is logged at most once
+per back-off period: the limits protect the service, they do not guard data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.errors import StorageError
+from prometheus_client import Counter
+from redis.asyncio import ConnectionPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.problems import problem_response
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+POLICY_NAME = "default"
+LIMITED_PREFIXES = ("/v1/", "/admin/")
+"""Only the API and admin routes are limited; /healthz, /readyz, /metrics, /docs and
+/openapi.json never are."""
+
+STORAGE_BACKOFF_SECONDS = 5.0
+"""After a Redis error, requests pass unlimited this long before Redis is tried again."""
+
+REDIS_TIMEOUT_SECONDS = 0.5
+"""Connect and read timeout for Redis: a slow Redis must not stall every request."""
+
+RATE_LIMITED = Counter(
+    "followup_rate_limited_total", "Requests refused with 429 by the per-key rate limit"
+)
+
+
+def bearer_digest(scope: Scope) -> str | None:
+    """The SHA-256 hex digest of the request's bearer token, or None without one."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            token = token.strip()
+            if scheme.lower() == b"bearer" and token:
+                return hashlib.sha256(token).hexdigest()
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One hit's outcome: the count in the current window and when the window ends."""
+
+    count: int
+    reset_at: float
+
+
+class KeyedRateLimiter:
+    """A fixed window per key, counted in `limits` storage (memory or Redis)."""
+
+    def __init__(self, rate: RateLimitItem, storage: Storage, pool: ConnectionPool | None) -> None:
+        self.rate = rate
+        self.storage = storage
+        self._pool = pool
+        self._paused_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyedRateLimiter:
+        rate = parse(settings.rate_limit)
+        if settings.redis_url is None:
+            return cls(rate, MemoryStorage(), None)
+        url = settings.redis_url.get_secret_value()
+        if not url.startswith(("redis://", "rediss://")):
+            raise ValueError("FOLLOWUP_REDIS_URL must start with redis:// or rediss://")
+        pool = ConnectionPool.from_url(
+            url,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        client_options: dict[str, Any] = {"connection_pool": pool}
+        storage = RedisStorage(
+            "async+redis://",
+            wrap_exceptions=True,
+            implementation="redispy",
+            key_prefix=settings.redis_prefix,
+            **client_options,
+        )
+        return cls(rate, storage, pool)
+
+    @property
+    def policy_header(self) -> bytes:
+        return f'"{POLICY_NAME}";q={self.rate.amount};w={self.rate.get_expiry()}'.encode()
+
+    async def hit(self, digest: str) -> Usage | None:
+        """Count one request for `digest`; None when the storage cannot be reached."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return None
+        key = self.rate.key_for("ratelimit", digest)
+        try:
+            count = await self.storage.incr(key, self.rate.get_expiry())
+            reset_at = await self.storage.get_expiry(key)
+        except StorageError as exc:
+            self._paused_until = now + STORAGE_BACKOFF_SECONDS
+            logger.warning(
+                "rate-limit storage unavailable (%s); requests pass unlimited for %.0f s",
+                type(exc.storage_error).__name__,
+                STORAGE_BACKOFF_SECONDS,
+            )
+            return None
+        return Usage(count, reset_at)
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.disconnect()
+
+
+def _rate_headers(limiter: KeyedRateLimiter, usage: Usage) -> list[tuple[bytes, bytes]]:
+    remaining = max(0, limiter.rate.amount - usage.count)
+    reset_in = max(0, math.ceil(usage.reset_at - time.time()))
+    return [
+        (b"ratelimit-policy", limiter.policy_header),
+        (b"ratelimit", f'"{POLICY_NAME}";r={remaining};t={reset_in}'.encode()),
+    ]
+
+
+class RateLimitMiddleware:
+    """Count each keyed API request; add the rate-limit fields; refuse with 429 past the
+    limit. Its storage is closed when the ASGI lifespan ends."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.limiter = KeyedRateLimiter.from_settings(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await self.limiter.aclose()
+            return
+        if scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        digest = bearer_digest(scope)
+        usage = await self.limiter.hit(digest) if digest is not None else None
+        if usage is None:
+            await self.app(scope, receive, send)
+            return
+        headers = _rate_headers(self.limiter, usage)
+        if usage.count > self.limiter.rate.amount:
+            RATE_LIMITED.inc()
+            retry_after = max(1, math.ceil(usage.reset_at - time.time()))
+            response = problem_response(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"This key is limited to {self.limiter.rate.amount} requests per "
+                f"{self.limiter.rate.get_expiry()} s; retry after {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message_headers: list[Any] = list(message.get("headers", []))
+                message_headers.extend(headers)
+                message["headers"] = message_headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
