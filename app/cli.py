@@ -10,6 +10,7 @@ import sys
 
 import uvicorn
 
+from app.hardening import prepare_process
 from app.settings import get_settings
 
 
@@ -31,6 +32,7 @@ def _serve(with_worker: bool) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
 
 
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         _openapi()
         return
     _configure_logging()
+    if args.command in ("serve", "api", "worker"):
+        prepare_process()
     if args.command == "serve":
         _serve(with_worker=True)
     elif args.command == "api":

@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     because it may carry a password."""
     redis_prefix: str = Field(default="followup", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     """Prefix of every Redis key, so environments can share one Redis."""
-    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
-    """Seconds an idle keep-alive connection is held open after a response."""
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    """Seconds an idle keep-alive connection is held open after a response (uvicorn's
+    `timeout_keep_alive`); behind a proxy, above the proxy's upstream keep-alive."""
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
