@@ -9,7 +9,9 @@ authenticated `/v1/account`. Then it closes them and checks `/healthz` again.
 
 Checks: every fresh request gets an HTTP answer within 2 s (200, or a 503 problem);
 the server's log grows by less than 1 MB; `/healthz` is 200 within 2 s after the slow
-connections close. Prints a JSON summary and exits 1 if a check fails.
+connections close. Prints a JSON summary and exits 1 if a check fails. The test suite
+runs it small with a long `--answer-timeout`, so that a busy machine cannot fail it:
+there it checks that every request is answered, not how fast.
 
     .venv/bin/python scripts/slow_clients.py                    # 3,000 x 60 s
     .venv/bin/python scripts/slow_clients.py --connections 300 --hold 3
@@ -27,12 +29,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,18 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from local_server import Server
 
-ROOT = Path(__file__).resolve().parents[1]
 ANSWER_TIMEOUT = 2.0
+"""Seconds within which every request must be answered (`--answer-timeout`)."""
 LOG_LIMIT = 1024 * 1024
 RECOVERY_WATCH = 10.0
-"""How long to watch for `/healthz` after the slow connections close (2 s required)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+"""How long to watch for `/healthz` after the slow connections close (at least)."""
 
 
 def raise_own_limit(needed: int) -> None:
@@ -70,99 +63,6 @@ class Probes:
         self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
         if latency is not None:
             self.latencies.append(latency)
-
-
-class Server:
-    """`followup api` as a subprocess with its own database and log file."""
-
-    def __init__(self, workdir: Path, port: int, nofile: int | None) -> None:
-        self.workdir = workdir
-        self.port = port
-        self.nofile = nofile
-        self.log_path = workdir / "server.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-        self.env.update(
-            FOLLOWUP_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'slow.db'}",
-            FOLLOWUP_HOST="127.0.0.1",
-            FOLLOWUP_PORT=str(port),
-            FOLLOWUP_LOG_LEVEL="INFO",
-            PYTHONPATH=str(ROOT),
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            env=self.env,
-            cwd=self.workdir,
-            capture_output=True,
-            check=True,
-        )
-        return done.stdout.decode()
-
-    def _limit(self) -> None:
-        if self.nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "api"],
-                env=self.env,
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=self._limit,
-            )
-
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.url) as http:
-            while time.monotonic() < deadline:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise SystemExit(f"server exited: {self.log_path.read_text()[-2000:]}")
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise SystemExit("server did not become healthy in time")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size
-
-    def open_descriptors(self) -> int | None:
-        assert self.proc is not None
-        try:
-            return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
-        except OSError:
-            return None
-
-    def soft_nofile(self) -> int | None:
-        assert self.proc is not None
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/limits").read_text().splitlines():
-                if line.startswith("Max open files"):
-                    return int(line.split()[3])
-        except (OSError, ValueError, IndexError):
-            return None
-        return None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 PARTIALS = (
@@ -186,7 +86,9 @@ async def open_slow(port: int, index: int) -> asyncio.StreamWriter | None:
     return writer
 
 
-async def probe_once(http: httpx.AsyncClient, api_key: str, probes: Probes) -> None:
+async def probe_once(
+    http: httpx.AsyncClient, api_key: str, probes: Probes, answer_timeout: float
+) -> None:
     """Requests on fresh connections (the client keeps none alive): the case a crowd of
     slow clients hurts most."""
     auth = {"Authorization": f"Bearer {api_key}"}
@@ -203,7 +105,7 @@ async def probe_once(http: httpx.AsyncClient, api_key: str, probes: Probes) -> N
         problem = response.headers.get("content-type", "").startswith("application/problem+json")
         ok = response.status_code == 200 or (response.status_code == 503 and problem)
         probes.record(str(response.status_code), latency)
-        if not ok or latency > ANSWER_TIMEOUT:
+        if not ok or latency > answer_timeout:
             probes.failures.append(f"{path}: {response.status_code} in {latency:.2f} s")
 
 
@@ -231,7 +133,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
 async def run(args: argparse.Namespace) -> dict[str, object]:
     raise_own_limit(args.connections + 256)
     with tempfile.TemporaryDirectory(prefix="followup-slow-") as tmp:
-        server = Server(Path(tmp), free_port(), args.server_nofile)
+        server = Server(Path(tmp), nofile=args.server_nofile)
         server.cli("migrate")
         api_key = json.loads(server.cli("create-account", "--name", "Slow check"))["api_key"]
         server.start()
@@ -244,11 +146,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             async def probe_loop() -> None:
                 async with httpx.AsyncClient(
                     base_url=server.url,
-                    timeout=ANSWER_TIMEOUT,
+                    timeout=args.answer_timeout,
                     limits=httpx.Limits(max_keepalive_connections=0),
                 ) as http:
                     while not stop_probing.is_set():
-                        await probe_once(http, api_key, probes)
+                        await probe_once(http, api_key, probes, args.answer_timeout)
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop_probing.wait(), args.probe_interval)
 
@@ -272,7 +174,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await prober
             for writer in writers:
                 writer.transport.abort()
-            recovered_in = await healthz_within(server.port, RECOVERY_WATCH)
+            recovered_in = await healthz_within(
+                server.port, max(RECOVERY_WATCH, args.answer_timeout)
+            )
             await asyncio.sleep(0.5)
             log_growth = server.log_size() - log_before
             alive = server.proc is not None and server.proc.poll() is None
@@ -283,18 +187,19 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     answered = not probes.failures
     checks = {
-        "every_request_answered_within_2s": answered,
+        "every_request_answered_in_time": answered,
         "log_growth_under_1MB": log_growth < LOG_LIMIT,
-        "healthz_within_2s_after_close": recovered_in is not None
-        and recovered_in <= ANSWER_TIMEOUT,
+        "healthz_in_time_after_close": recovered_in is not None
+        and recovered_in <= args.answer_timeout,
         "server_alive_throughout": alive,
     }
     required = dict(checks)
     if args.server_nofile is not None:
-        required.pop("every_request_answered_within_2s")
-        required.pop("healthz_within_2s_after_close")
+        required.pop("every_request_answered_in_time")
+        required.pop("healthz_in_time_after_close")
         required["healthz_within_10s_after_close"] = recovered_in is not None
     return {
+        "answer_timeout_s": args.answer_timeout,
         "connections_requested": args.connections,
         "connections_opened": len(writers),
         "connections_not_opened": refused,
@@ -327,6 +232,12 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=60.0, help="seconds to hold them")
     parser.add_argument("--probe-interval", type=float, default=0.5)
     parser.add_argument("--server-nofile", type=int, default=None)
+    parser.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=ANSWER_TIMEOUT,
+        help="seconds within which every request must be answered (default 2)",
+    )
     args = parser.parse_args()
     summary = asyncio.run(run(args))
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
