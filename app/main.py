@@ -16,7 +16,7 @@ from app.api.middleware import (
     NulRefusalMiddleware,
 )
 from app.api.problems import install_problem_handlers
-from app.api.ratelimit import RateLimitMiddleware
+from app.api.ratelimit import RateLimitMiddleware, document_rate_limits
 from app.api.routes import (
     accounts,
     attempts,
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    document_rate_limits(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

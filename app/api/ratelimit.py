@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import FastAPI
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
@@ -191,3 +192,46 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_RATE_LIMITED_RESPONSE: dict[str, Any] = {
+    "description": (
+        "Too many requests for this key (`rate-limited`). Every response to a request "
+        "with a bearer token carries `RateLimit-Policy` and `RateLimit`."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the key's window resets.",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        "RateLimit-Policy": {
+            "description": "The key's quota `q` per window of `w` seconds.",
+            "schema": {"type": "string", "example": '"default";q=50;w=1'},
+        },
+        "RateLimit": {
+            "description": "Requests remaining `r` and seconds `t` until the window resets.",
+            "schema": {"type": "string", "example": '"default";r=0;t=1'},
+        },
+    },
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def document_rate_limits(app: FastAPI) -> None:
+    """Add the 429 answer, with its fields, to every limited operation in the OpenAPI
+    document (the same for any `FOLLOWUP_RATE_LIMIT`)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("responses", {})
+            components["RateLimited"] = _RATE_LIMITED_RESPONSE
+            reference = {"$ref": "#/components/responses/RateLimited"}
+            for path, item in schema.get("paths", {}).items():
+                if path.startswith(LIMITED_PREFIXES):
+                    for operation in item.values():
+                        operation.setdefault("responses", {})["429"] = reference
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

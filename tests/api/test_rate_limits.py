@@ -238,3 +238,21 @@ async def test_unreachable_redis_fails_open_with_one_warning(
     assert len(warnings) == 1
     assert "hunter2" not in caplog.text
     assert ADMIN_TOKEN not in caplog.text
+
+
+async def test_the_openapi_document_shows_the_429_of_every_limited_operation(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    paths = document["paths"]
+    reference = paths["/v1/account"]["get"]["responses"]["429"]
+    assert reference == {"$ref": "#/components/responses/RateLimited"}
+    refused = document["components"]["responses"]["RateLimited"]
+    assert set(refused["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}
+    assert "application/problem+json" in refused["content"]
+    assert "429" in paths["/admin/accounts"]["post"]["responses"]
+    assert "429" not in paths["/healthz"]["get"]["responses"]
+    limited = [
+        op for path, item in paths.items() if path.startswith("/v1/") for op in item.values()
+    ]
+    assert limited and all("429" in op["responses"] for op in limited)
