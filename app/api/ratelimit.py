@@ -3,9 +3,9 @@
 Every request to `/v1/...` or `/admin/...` that carries a bearer token counts against
 that token's fixed window; requests with no token and the ops routes are never
 limited. The counter key is a SHA-256 digest of the token, never the token. Counters
-live in process memory, or in Redis when `FOLLOWUP_REDIS_URL` is set so that every
-process shares them. The hot path touches no database: one counter increment and one
-expiry read.
+live in process memory (`MemoryWindows`), or in Redis (`limits`' Redis storage) when
+`FOLLOWUP_REDIS_URL` is set so that every process shares them. The hot path touches no
+database: one counter increment and one expiry read.
 
 Responses carry the IETF rate-limit fields (draft-ietf-httpapi-ratelimit-headers,
 structured-field form), for example::
@@ -24,12 +24,13 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.errors import StorageError
 from prometheus_client import Counter
 from redis.asyncio import ConnectionPool
@@ -68,6 +69,74 @@ def bearer_digest(scope: Scope) -> str | None:
     return None
 
 
+class MemoryWindows(Storage):
+    """In-process fixed-window counters behind the `limits` storage interface.
+
+    `limits`' own asyncio memory storage starts a task on every hit that walks every
+    live key, so its cost per request grows with the number of distinct tokens seen
+    in a window (about 0.6 ms at 1,500 keys, 3 ms at 14,000), a cost any client can
+    inflate by sending random tokens. Here a hit is two dictionary operations, and
+    ended windows are dropped at most once per second. The table is bounded: past
+    `max_keys` live windows it is emptied (every count restarts), with a warning.
+    """
+
+    STORAGE_SCHEME = None
+
+    def __init__(
+        self,
+        max_keys: int = 200_000,
+        sweep_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(None)
+        self.clock = clock
+        self.max_keys = max_keys
+        self.sweep_interval = sweep_interval
+        self._windows: dict[str, list[float]] = {}
+        """key -> [count, end of its window (unix time)]"""
+        self._next_sweep = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def _sweep(self, now: float) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+        if len(self._windows) >= self.max_keys:
+            logger.warning("rate-limit table full (%d keys); counts restart", len(self._windows))
+            self._windows = {}
+        self._next_sweep = now + self.sweep_interval
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = self.clock()
+        if now >= self._next_sweep or len(self._windows) >= self.max_keys:
+            self._sweep(now)
+        window = self._windows.get(key)
+        if window is None or window[1] <= now:
+            window = self._windows[key] = [0, now + expiry]
+        window[0] += amount
+        return int(window[0])
+
+    async def get(self, key: str) -> int:
+        window = self._windows.get(key)
+        return int(window[0]) if window is not None and window[1] > self.clock() else 0
+
+    async def get_expiry(self, key: str) -> float:
+        window = self._windows.get(key)
+        return window[1] if window is not None else self.clock()
+
+    async def check(self) -> bool:
+        return True
+
+    async def reset(self) -> int | None:
+        count = len(self._windows)
+        self._windows = {}
+        return count
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """One hit's outcome: the count in the current window and when the window ends."""
@@ -89,7 +158,7 @@ class KeyedRateLimiter:
     def from_settings(cls, settings: Settings) -> KeyedRateLimiter:
         rate = parse(settings.rate_limit)
         if settings.redis_url is None:
-            return cls(rate, MemoryStorage(), None)
+            return cls(rate, MemoryWindows(), None)
         url = settings.redis_url.get_secret_value()
         if not url.startswith(("redis://", "rediss://")):
             raise ValueError("FOLLOWUP_REDIS_URL must start with redis:// or rediss://")

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as redis
 from pydantic import SecretStr, ValidationError
 
-from app.api.ratelimit import bearer_digest
+from app.api.ratelimit import MemoryWindows, bearer_digest
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_accounts import assert_problem
@@ -256,3 +256,40 @@ async def test_the_openapi_document_shows_the_429_of_every_limited_operation(
         op for path, item in paths.items() if path.startswith("/v1/") for op in item.values()
     ]
     assert limited and all("429" in op["responses"] for op in limited)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_memory_windows_count_per_key_and_restart_when_the_window_ends() -> None:
+    clock = FakeClock()
+    windows = MemoryWindows(clock=clock)
+    assert [await windows.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    assert await windows.incr("b", 60) == 1
+    assert await windows.get_expiry("a") == clock.now + 60
+    clock.now += 59.9
+    assert await windows.incr("a", 60) == 4
+    clock.now += 0.1
+    assert await windows.get("a") == 0
+    assert await windows.incr("a", 60) == 1
+    assert await windows.get_expiry("a") == clock.now + 60
+
+
+async def test_memory_windows_drop_ended_windows_and_stay_bounded() -> None:
+    clock = FakeClock()
+    windows = MemoryWindows(max_keys=100, clock=clock)
+    for i in range(50):
+        await windows.incr(f"old-{i}", 1)
+    clock.now += 2
+    await windows.incr("new", 1)
+    assert await windows.reset() == 1  # the 50 ended windows were swept
+
+    for i in range(100):
+        await windows.incr(f"key-{i}", 60)
+    assert await windows.incr("key-0", 60) == 1  # full table: emptied, counts restart
+    assert await windows.reset() == 1
