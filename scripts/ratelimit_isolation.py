@@ -70,6 +70,45 @@ async def sample(url: str, key: str, count: int, pace: float) -> list[float]:
     return latencies
 
 
+async def in_process_costs(workdir: Path) -> dict[str, float]:
+    """CPU per refused and per served request through the app alone (ASGI calls, the
+    httpx client's share included): a figure that a busy machine disturbs less."""
+    from app.db.migrate import upgrade_head
+    from app.main import create_app
+    from app.settings import Settings
+
+    url = f"sqlite+aiosqlite:///{workdir / 'cost.db'}"
+    await asyncio.to_thread(upgrade_head, url)
+    settings = Settings(_env_file=None, database_url=url, admin_token="t", rate_limit="60/minute")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://cost") as http:
+            keys = []
+            for name in ("A", "B"):
+                made = await http.post(
+                    "/admin/accounts", json={"name": name}, headers={"Authorization": "Bearer t"}
+                )
+                keys.append({"Authorization": f"Bearer {made.json()['api_key']}"})
+            for _ in range(60):
+                await http.get("/v1/account", headers=keys[0])
+            started = time.process_time()
+            for _ in range(2000):
+                refused = await http.get("/v1/account", headers=keys[0])
+            per_refused = (time.process_time() - started) / 2000
+            started = time.process_time()
+            for _ in range(50):
+                served = await http.get("/v1/account", headers=keys[1])
+            per_served = (time.process_time() - started) / 50
+    finally:
+        await app.state.engine.dispose()
+    assert refused.status_code == 429 and served.status_code == 200
+    return {
+        "refused_429_cpu_us": round(per_refused * 1e6),
+        "served_get_account_cpu_us": round(per_served * 1e6),
+    }
+
+
 def summary(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {
@@ -81,6 +120,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="followup-ratelimit-") as tmp:
+        costs = asyncio.run(in_process_costs(Path(tmp)))
         server = Server(
             Path(tmp),
             env={"FOLLOWUP_RATE_LIMIT": args.rate, "FOLLOWUP_LOG_LEVEL": args.log_level},
@@ -122,6 +162,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "flood_requests_per_second": round(flood_total / seconds, 1),
         "flood_outcomes": flood_counts,
         "loaded_phase_seconds": round(loaded_seconds, 1),
+        "in_process_cpu": costs,
         "passed": ratio <= args.max_ratio,
     }
 

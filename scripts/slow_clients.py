@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -184,6 +185,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         finally:
             exit_code = server.stop()
             log_tail = server.log_path.read_text(errors="replace")[-1500:]
+            if args.keep_log is not None:
+                shutil.copyfile(server.log_path, args.keep_log)
 
     answered = not probes.failures
     checks = {
@@ -232,6 +235,7 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=60.0, help="seconds to hold them")
     parser.add_argument("--probe-interval", type=float, default=0.5)
     parser.add_argument("--server-nofile", type=int, default=None)
+    parser.add_argument("--keep-log", type=Path, default=None, help="copy the server log here")
     parser.add_argument(
         "--answer-timeout",
         type=float,

@@ -154,7 +154,8 @@ def test_a_malformed_rate_is_refused(rate: str) -> None:
         Settings(_env_file=None, rate_limit=rate)  # type: ignore[call-arg]
 
 
-def test_the_default_rate_is_generous() -> None:
+def test_the_default_rate_is_generous(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FOLLOWUP_RATE_LIMIT", raising=False)
     assert Settings(_env_file=None).rate_limit == "50/second"  # type: ignore[call-arg]
 
 
