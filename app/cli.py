@@ -21,6 +21,7 @@ from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
 
 from app import listen
 from app.crypto import ConfigurationError, new_key
+from app.hardening import prepare_process
 from app.settings import Settings, get_settings
 
 STARTUP_FAILURE = 3
@@ -77,6 +78,7 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=grace,
+            timeout_keep_alive=settings.keep_alive_timeout,
         )
         return
 
@@ -90,6 +92,7 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=grace,
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
     server = _Server(config)
     server.run()
@@ -379,6 +382,8 @@ def _run(args: argparse.Namespace) -> None:
         _print_settings(settings, args.json)
         return
     _configure_logging(settings)
+    if args.command in ("serve", "api", "worker"):
+        prepare_process()
     if args.command == "serve":
         _serve(settings, with_worker=True)
     elif args.command == "api":

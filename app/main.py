@@ -18,6 +18,7 @@ from app.api.middleware import (
 )
 from app.api.openapi import SERVERS, TAGS, install_openapi, operation_id
 from app.api.problems import install_problem_handlers
+from app.api.ratelimit import RateLimitMiddleware, document_rate_limits
 from app.api.reference import install_reference
 from app.api.routes import (
     accounts,
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NulRefusalMiddleware)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    document_rate_limits(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

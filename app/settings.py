@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -34,6 +35,17 @@ class Settings(BaseSettings):
     worker_per_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
     retention_days: int = Field(default=30, ge=1, le=3650)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=20)
+    rate_limit: str = "50/second"
+    """Requests per API key (and per admin token): one rate in the `limits` notation,
+    such as `100/second`, `3000/minute` or `10 per 5 seconds`."""
+    redis_url: SecretStr | None = None
+    """`redis://` or `rediss://`: shares rate-limit counters across processes; a secret
+    because it may carry a password."""
+    redis_prefix: str = Field(default="followup", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    """Prefix of every Redis key, so environments can share one Redis."""
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    """Seconds an idle keep-alive connection is held open after a response (uvicorn's
+    `timeout_keep_alive`); behind a proxy, above the proxy's upstream keep-alive."""
     log_format: Literal["auto", "json", "text"] = "auto"
     """`auto`: JSON lines when stderr is not a terminal, readable text when it is."""
     worker_port: int = Field(default=8001, ge=0, le=65535)
@@ -81,6 +93,19 @@ class Settings(BaseSettings):
             f"unsupported database driver {scheme!r}: use postgresql+asyncpg://… (or plain "
             "postgresql://…) or sqlite+aiosqlite:///path (or sqlite:///path)"
         )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ValueError(
+                "rate limit must look like '100/second', '3000/minute' or '10 per 5 seconds'"
+            ) from None
+        if len(items) != 1 or items[0].amount < 1:
+            raise ValueError("rate limit must be one rate of at least 1 request")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

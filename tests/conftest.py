@@ -79,12 +79,14 @@ async def database_url(template_database: str, tmp_path: Path) -> AsyncIterator[
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Tests call faster than any client should; tests/api/test_rate_limits.py sets its own.
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
         secret_key=SECRET_KEY,  # type: ignore[arg-type]
         webhook_allow_private=True,
+        rate_limit="1000000/second",
     )
 
 
