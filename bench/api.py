@@ -39,6 +39,7 @@ import httpx
 
 from bench.common import (
     ROOT,
+    SECRET_KEY,
     cpu_seconds,
     email_body,
     followup_command,
@@ -260,6 +261,7 @@ def servers(
     api_port, base_port = free_port(), free_port()
     env = {
         "FOLLOWUP_DATABASE_URL": database_url,
+        "FOLLOWUP_SECRET_KEY": SECRET_KEY,
         "FOLLOWUP_PORT": str(api_port),
         "FOLLOWUP_HOST": "127.0.0.1",
         "FOLLOWUP_LOG_LEVEL": "WARNING",

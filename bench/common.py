@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: ports, processes, scratch databases, CPU time, machine."""
+"""Shared pieces of the benchmarks: ports, processes, scratch databases, CPU time, machine,
+and the secret key every process of a run shares."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.crypto import SecretBox, new_key
 from app.db.migrate import upgrade_head
 from app.db.session import create_engine
 
@@ -26,6 +28,12 @@ DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 """Only used to reach the server: scratch databases are created beside it, never in it."""
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+SECRET_KEY = new_key()
+"""The Fernet key of this run: every `followup` process the bench starts gets it as
+`FOLLOWUP_SECRET_KEY` (required with PostgreSQL), and the webhook secrets the bench
+stores itself are sealed with it, so the worker can open them."""
+SECRET_BOX = SecretBox([SECRET_KEY])
 
 PARAGRAPHS = (
     "Thank you again for taking the time to meet with me on Tuesday to discuss the "
@@ -65,8 +73,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    """Block until `url` answers 200 (a server that is starting up)."""
+def wait_http(url: str, timeout: float = 120.0) -> None:
+    """Block until `url` answers 200 (a server that is starting up: on a loaded machine
+    that can take well over 10 s)."""
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -38,7 +38,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.db.session import create_engine
-from bench.common import DEFAULT_PG_URL, ROOT, followup_command, process, scratch_pg_database
+from bench.common import (
+    DEFAULT_PG_URL,
+    ROOT,
+    SECRET_KEY,
+    followup_command,
+    process,
+    scratch_pg_database,
+)
 from bench.receiver import receiver_process
 from bench.worker import CONCURRENCY, ENDPOINTS, PER_ENDPOINT, bare_loop, payloads, seed
 from bench.worker import worker_round as followup_round
@@ -68,6 +75,7 @@ async def compare(admin_url: str, count: int, python: Path) -> dict[str, float]:
 
                 env = {
                     "FOLLOWUP_DATABASE_URL": url,
+                    "FOLLOWUP_SECRET_KEY": SECRET_KEY,
                     "FOLLOWUP_WEBHOOK_ALLOW_PRIVATE": "true",
                     "FOLLOWUP_LOG_LEVEL": "WARNING",
                     "FOLLOWUP_WORKER_CONCURRENCY": str(CONCURRENCY),

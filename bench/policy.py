@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,8 +35,8 @@ from app.policy import (
     PolicyContext,
     evaluate,
 )
+from bench.common import ROOT, SECRET_KEY, free_port, wait_http
 
-ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-token"
 
 PARAGRAPH = (
@@ -56,12 +55,6 @@ def email_body() -> str:
         words.extend(PARAGRAPH.split())
     middle = " ".join(words[:294])
     return f"Dear Morgan,\n\n{middle}\n\nKind regards,\nJordan Smith"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def earlier_attempts(ends_at: datetime, referee_id: str) -> list[dict[str, Any]]:
@@ -145,6 +138,7 @@ def measure(requests: int, rounds: int) -> tuple[float, float]:
         env = {
             **os.environ,
             "FOLLOWUP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+            "FOLLOWUP_SECRET_KEY": SECRET_KEY,
             "FOLLOWUP_ADMIN_TOKEN": ADMIN,
             "FOLLOWUP_PORT": str(port),
             "FOLLOWUP_LOG_LEVEL": "WARNING",
@@ -154,13 +148,8 @@ def measure(requests: int, rounds: int) -> tuple[float, float]:
         server = subprocess.Popen([followup, "api"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz")
             with httpx.Client(base_url=base, timeout=30) as http:
-                for _ in range(100):
-                    try:
-                        if http.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
                 key = http.post(
                     "/admin/accounts",
                     json={"name": "Bench"},

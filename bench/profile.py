@@ -43,8 +43,10 @@ LAYERS = (
     ("asyncio", ("asyncio/",)),
     ("json", ("json/",)),
 )
-PASS_THROUGH = ("app/cli.py", "app/api/middleware.py")
-"""Frames that wrap every request; their inclusive share says nothing about a route."""
+PASS_THROUGH = ("app/cli.py", "app/api/middleware.py", "app/api/idempotency.py")
+"""Files whose entry frames (`PASS_THROUGH_FUNCTIONS`) wrap every request; their
+inclusive share says nothing about a route."""
+PASS_THROUGH_FUNCTIONS = ("__call__", "main", "_run", "_serve")
 
 
 def py_spy() -> str:
@@ -113,7 +115,7 @@ def summary(route: str, stacks: list[tuple[list[tuple[str, str]], int]], top: in
         for function, file in frames:
             short = _short(file)
             if short.startswith("app/") and not (
-                short in PASS_THROUGH and function.endswith(("__call__", "main", "_serve"))
+                short in PASS_THROUGH and function.endswith(PASS_THROUGH_FUNCTIONS)
             ):
                 key = f"{function} ({_short(file)})"
                 if key not in seen:

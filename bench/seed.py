@@ -7,8 +7,9 @@ call, check-in, now and then a premature call or a LinkedIn request). Nothing is
 by hand where the service decides: every attempt is evaluated by `app.policy.evaluate`
 against the attempts stored before it (rejected ones are not stored, as in the API),
 windows open on their `opens_at` and move by `app.windows.schedule`'s transitions, and
-the event outbox holds the events those changes would have written. Rows go in with
-bulk inserts into the `app.db.models` tables.
+the event outbox holds the events those changes would have written, their data built
+from the same `app.schemas` models the service uses. Rows go in with bulk inserts into
+the `app.db.models` tables.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import Table, text
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,9 +56,16 @@ from app.policy import (
     PolicyContext,
     evaluate,
 )
+from app.schemas.attempts import AttemptRead, FindingRead
+from app.schemas.contacts import ContactRead
+from app.schemas.events import (
+    EVENT_DATA,
+    AttemptEventData,
+    InterviewEventData,
+    WindowOpenedData,
+)
+from app.schemas.interviews import InterviewRead, WindowRead
 from app.services.accounts import KEY_PREFIX, hash_key
-from app.services.views import attempt_view, contact_view, interview_view
-from app.services.windows import window_view
 from app.targets import Target, target_of
 from app.windows import schedule
 from app.windows.actions import SUGGESTED_ACTIONS
@@ -162,7 +171,8 @@ class _Ids:
 
 
 def _row(values: dict[str, Any]) -> Any:
-    """A row as the views read it (attribute access); cheaper than a transient ORM object."""
+    """A row as the Read models read it (attribute access); cheaper than a transient ORM
+    object."""
     return SimpleNamespace(**values)
 
 
@@ -209,13 +219,17 @@ class _Builder:
         self.evaluate_targets: list[tuple[str, str]] = []
         self.record_targets: list[tuple[str, str]] = []
 
-    def event(self, event_type: EventType, data: dict[str, Any], at: datetime) -> None:
+    def event(self, event_type: EventType, data: BaseModel, at: datetime) -> None:
+        """An outbox row; `data` is an instance of `EVENT_DATA[event_type]`, stored as the
+        service stores it."""
+        if not isinstance(data, EVENT_DATA[event_type]):
+            raise TypeError(f"{event_type} does not carry {type(data).__name__}")
         self.rows["events"].append(
             {
                 "id": self.id("evt"),
                 "account_id": self.account_id,
                 "type": event_type.value,
-                "data": data,
+                "data": data.model_dump(mode="json"),
                 "created_at": at,
             }
         )
@@ -411,13 +425,15 @@ class _Builder:
             for kind, opens_at in schedule.all_opening_times(times).items()
         ]
         self.rows["followup_windows"].extend(windows)
-        contact_views = [contact_view(_row(c)) for c in contacts]
+        contact_reads = [ContactRead.model_validate(_row(c)) for c in contacts]
 
-        def interview_now() -> dict[str, Any]:
+        def interview_now() -> InterviewRead:
             ordered = sorted(windows, key=lambda w: w["opens_at"])
-            return interview_view(_row(interview), [window_view(_row(w)) for w in ordered])
+            return InterviewRead.of(_row(interview), [_row(w) for w in ordered])
 
-        self.event(EventType.INTERVIEW_CREATED, {"interview": interview_now()}, created)
+        self.event(
+            EventType.INTERVIEW_CREATED, InterviewEventData(interview=interview_now()), created
+        )
 
         # The timeline: (time, order, what, payload); openings go before attempts at a tie.
         timeline: list[tuple[datetime, int, str, Any]] = [
@@ -443,12 +459,12 @@ class _Builder:
                 window["state"], window["state_changed_at"] = WindowState.OPEN.value, at
                 self.event(
                     EventType.WINDOW_OPENED,
-                    {
-                        "window": window_view(_row(window)),
-                        "interview": interview_now(),
-                        "contacts": contact_views,
-                        "suggested_action": SUGGESTED_ACTIONS[WindowKind(window["kind"])],
-                    },
+                    WindowOpenedData(
+                        window=WindowRead.model_validate(_row(window)),
+                        interview=interview_now(),
+                        contacts=contact_reads,
+                        suggested_action=SUGGESTED_ACTIONS[WindowKind(window["kind"])],
+                    ),
                     at,
                 )
             elif what == "decision":
@@ -463,7 +479,9 @@ class _Builder:
                     if schedule.transition_for_decision(view, decision) is not None:
                         window["state"] = WindowState.CANCELLED.value
                         window["state_changed_at"] = at
-                self.event(EventType.INTERVIEW_DECIDED, {"interview": interview_now()}, at)
+                self.event(
+                    EventType.INTERVIEW_DECIDED, InterviewEventData(interview=interview_now()), at
+                )
             else:
                 self.attempt(interview, candidate, facts, stored, windows, payload, at)
 
@@ -522,7 +540,7 @@ class _Builder:
             return
         stored.append(facts)
         created = min(at + timedelta(seconds=self.rng.uniform(1, 90)), self.now)
-        findings = [{**f.to_dict(), "details": f.details} for f in evaluation.findings]
+        findings = [FindingRead.model_validate(finding) for finding in evaluation.findings]
         row = {
             "id": self.id("att"),
             "account_id": self.account_id,
@@ -536,12 +554,12 @@ class _Builder:
             "subject": facts.subject,
             "body": facts.body,
             "verdict": evaluation.verdict.value,
-            "findings": findings,
+            "findings": [finding.model_dump(mode="json") for finding in findings],
             "created_at": created,
         }
         self.rows["contact_attempts"].append(row)
         role = contacts[facts.contact_id].role if facts.contact_id else None
-        window_attempt = schedule.AttemptFacts(
+        window_attempt = schedule.StoredAttempt(
             facts.channel, facts.direction, at, target_of(facts.channel, role)
         )
         for window in windows:
@@ -551,12 +569,12 @@ class _Builder:
             new_state = schedule.transition_for_attempt(view, window_attempt, interview["ends_at"])
             if new_state is not None:
                 window["state"], window["state_changed_at"] = new_state.value, created
-        payload = {
-            "attempt": attempt_view(_row(row)),
-            "interview_id": interview["id"],
-            "verdict": evaluation.verdict.value,
-            "findings": findings,
-        }
+        payload = AttemptEventData(
+            attempt=AttemptRead.model_validate(_row(row)),
+            interview_id=interview["id"],
+            verdict=evaluation.verdict,
+            findings=findings,
+        )
         self.event(EventType.CONTACT_ATTEMPT_RECORDED, payload, created)
         if evaluation.verdict is Verdict.FLAGGED:
             self.event(EventType.CONTACT_ATTEMPT_FLAGGED, payload, created)

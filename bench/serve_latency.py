@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from app.db.base import new_id, utcnow
+from app.clock import utcnow
+from app.db.base import new_id
 from app.db.models import Event, WebhookEndpoint
 from app.db.session import create_engine
 from app.webhooks.signing import generate_secret
@@ -37,7 +38,14 @@ from bench.api import (
     smoke,
     write_params,
 )
-from bench.common import followup_command, free_port, process, wait_http
+from bench.common import (
+    SECRET_BOX,
+    SECRET_KEY,
+    followup_command,
+    free_port,
+    process,
+    wait_http,
+)
 from bench.receiver import receiver_process
 from bench.seed import Seeded
 
@@ -61,7 +69,7 @@ async def _add_endpoint(database_url: str, account_id: str, url: str) -> None:
                     "description": "bench receiver",
                     "event_types": [],
                     "enabled": True,
-                    "secret": generate_secret(),
+                    "secret": SECRET_BOX.seal(generate_secret()),
                     "created_at": now,
                     "updated_at": now,
                 },
@@ -110,6 +118,7 @@ def measure(
             port = free_port()
             env = {
                 "FOLLOWUP_DATABASE_URL": database_url,
+                "FOLLOWUP_SECRET_KEY": SECRET_KEY,
                 "FOLLOWUP_PORT": str(port),
                 "FOLLOWUP_HOST": "127.0.0.1",
                 "FOLLOWUP_LOG_LEVEL": "WARNING",

@@ -45,6 +45,7 @@ from app.settings import Settings
 from app.webhooks.signing import generate_secret, webhook_headers
 from app.worker.runner import Worker
 from bench import receiver as receiver_module
+from bench.common import SECRET_BOX, SECRET_KEY
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ENDPOINTS = 8
@@ -123,7 +124,7 @@ async def seed_deliveries(engine: AsyncEngine, base_url: str, count: int) -> Non
     ]
     params = {
         "base": base_url,
-        "secret": generate_secret(),
+        "secret": SECRET_BOX.seal(generate_secret()),
         "endpoints": ENDPOINTS,
         "count": count,
         "data": json.dumps(event_data()),
@@ -135,7 +136,8 @@ async def seed_deliveries(engine: AsyncEngine, base_url: str, count: int) -> Non
 
 
 async def signed_payloads(engine: AsyncEngine) -> list[tuple[str, str, bytes, tuple[str, ...]]]:
-    """(url, event id, body, secrets) per delivery, exactly as the worker would send them."""
+    """(url, event id, body, plain secrets) per delivery, exactly as the worker would send
+    them (the secrets opened here, untimed)."""
     async with create_sessionmaker(engine)() as session:
         rows = await session.execute(
             select(WebhookEndpoint.url, Event, WebhookEndpoint.secret)
@@ -147,9 +149,9 @@ async def signed_payloads(engine: AsyncEngine) -> list[tuple[str, str, bytes, tu
                 url,
                 event.id,
                 encode_envelope(event.id, event.type, event.created_at, event.data),
-                (secret,),
+                (SECRET_BOX.open(sealed),),
             )
-            for url, event, secret in rows
+            for url, event, sealed in rows
         ]
 
 
@@ -175,6 +177,7 @@ async def worker_run(url: str, engine: AsyncEngine, count: int, concurrency: int
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=url,
+        secret_key=SECRET_KEY,
         webhook_allow_private=True,
         worker_concurrency=concurrency,
         worker_per_endpoint_concurrency=max(1, concurrency // ENDPOINTS),
@@ -259,7 +262,12 @@ async def seed_windows(engine: AsyncEngine, pending: int, due: int) -> None:
         "ELSE now() + interval '1 day' + g * interval '1 second' END, "
         "'pending', now(), now() FROM generate_series(0, :total - 1) AS g",
     ]
-    params = {"secret": generate_secret(), "interviews": interviews, "due": due, "total": total}
+    params = {
+        "secret": SECRET_BOX.seal(generate_secret()),
+        "interviews": interviews,
+        "due": due,
+        "total": total,
+    }
     async with engine.begin() as conn:
         for statement in statements:
             await conn.execute(text(statement), params)

@@ -33,10 +33,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import Event, WebhookDelivery, WebhookEndpoint
 from app.db.session import create_engine, create_sessionmaker
-from app.services.deliveries import encode_body
-from app.services.webhooks import WAKEUP_CHANNEL
+from app.schemas.events import encode_envelope
+from app.services.endpoints import WAKEUP_CHANNEL
 from app.webhooks.signing import generate_secret, webhook_headers
-from bench.common import cpu_seconds, followup_command, process, scratch_pg_database
+from bench.common import (
+    SECRET_BOX,
+    SECRET_KEY,
+    cpu_seconds,
+    followup_command,
+    process,
+    scratch_pg_database,
+)
 from bench.receiver import receiver_process
 
 ENDPOINTS = 8
@@ -44,7 +51,7 @@ CONCURRENCY = 32
 PER_ENDPOINT = 4
 
 Payload = tuple[str, str, bytes, tuple[str, ...]]
-"""(url, event id, body, secrets) of one delivery, as the worker sends it."""
+"""(url, event id, body, plain secrets) of one delivery, as the worker sends it."""
 
 
 def event_data() -> dict[str, Any]:
@@ -98,9 +105,9 @@ def event_data() -> dict[str, Any]:
 
 
 async def seed(engine: AsyncEngine, base_url: str, batches: dict[str, tuple[int, int]]) -> None:
-    """An account, 8 endpoints `we_1..8` and `we_one`; per batch name, `count` events with
-    one delivery each on endpoints `we_<1 + g % spread>` (spread 8), or `we_one` (spread 1),
-    held back a day."""
+    """An account, 8 endpoints `we_1..8` and `we_one` (one secret, stored sealed as the
+    service stores it); per batch name, `count` events with one delivery each on endpoints
+    `we_<1 + g % spread>` (spread 8), or `we_one` (spread 1), held back a day."""
     async with engine.begin() as conn:
         await conn.execute(
             text(
@@ -117,7 +124,7 @@ async def seed(engine: AsyncEngine, base_url: str, batches: dict[str, tuple[int,
             ),
             {
                 "base": base_url,
-                "secret": generate_secret(),
+                "secret": SECRET_BOX.seal(generate_secret()),
                 "names": [f"we_{n}" for n in range(1, ENDPOINTS + 1)] + ["we_one"],
             },
         )
@@ -149,6 +156,8 @@ async def seed(engine: AsyncEngine, base_url: str, batches: dict[str, tuple[int,
 
 
 async def payloads(engine: AsyncEngine, batch: str) -> list[Payload]:
+    """The batch's deliveries as the worker sends them: the same envelope bytes, signed
+    with the plain secret (opened here, untimed, so the bare loop does no decryption)."""
     async with create_sessionmaker(engine)() as session:
         rows = await session.execute(
             select(WebhookEndpoint.url, Event, WebhookEndpoint.secret)
@@ -156,7 +165,15 @@ async def payloads(engine: AsyncEngine, batch: str) -> list[Payload]:
             .join(Event, Event.id == WebhookDelivery.event_id)
             .where(WebhookDelivery.id.like(f"dlv_{batch}_%"))
         )
-        return [(url, event.id, encode_body(event), (secret,)) for url, event, secret in rows]
+        return [
+            (
+                url,
+                event.id,
+                encode_envelope(event.id, event.type, event.created_at, event.data),
+                (SECRET_BOX.open(sealed),),
+            )
+            for url, event, sealed in rows
+        ]
 
 
 async def bare_loop(work: list[Payload], concurrency: int) -> float:
@@ -226,6 +243,7 @@ async def _measure(
                 await seed(engine, receiver, batches)
                 env = {
                     "FOLLOWUP_DATABASE_URL": url,
+                    "FOLLOWUP_SECRET_KEY": SECRET_KEY,
                     "FOLLOWUP_WEBHOOK_ALLOW_PRIVATE": "true",
                     "FOLLOWUP_LOG_LEVEL": "WARNING",
                     "FOLLOWUP_WORKER_CONCURRENCY": str(CONCURRENCY),
