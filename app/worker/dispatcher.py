@@ -199,7 +199,8 @@ class Dispatcher:
             if room == 0:
                 self.backlog = True
                 break
-            full_before = self._full_endpoints(limit)
+            busy = dict(self._per_endpoint)
+            full_before = {endpoint for endpoint, count in busy.items() if count >= limit}
             async with self.sessionmaker() as session, session.begin():
                 items = await claim_due(
                     session,
@@ -208,21 +209,25 @@ class Dispatcher:
                     self.lease,
                     box=self.settings.secret_box(),
                     per_endpoint=limit,
-                    busy=self._per_endpoint,
+                    busy=busy,
                 )
             for item in items:
                 self._start(item)
             started += len(items)
-            full_after = self._full_endpoints(limit)
-            # Due work may wait behind a full endpoint: look again when a slot frees up.
-            self.backlog = len(items) == room or bool(full_after)
-            if len(items) == room or not (full_after - full_before):
+            # Endpoints that were at their cap as this claim saw them: due work may wait
+            # behind them, even if some of their attempts finished while it ran (judging
+            # by the counts after the claim would miss that, and sleep a poll interval).
+            claimed = Counter(item.endpoint_id for item in items)
+            capped = {
+                endpoint
+                for endpoint in busy.keys() | claimed.keys()
+                if busy.get(endpoint, 0) + claimed[endpoint] >= limit
+            }
+            self.backlog = len(items) == room or bool(capped)
+            if len(items) == room or not (capped - full_before):
                 break
             # An endpoint just filled up; others' deliveries may be due behind its backlog.
         return started
-
-    def _full_endpoints(self, limit: int) -> set[str]:
-        return {endpoint for endpoint, count in self._per_endpoint.items() if count >= limit}
 
     def _start(self, item: WorkItem) -> None:
         self._per_endpoint[item.endpoint_id] += 1

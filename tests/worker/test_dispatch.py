@@ -26,6 +26,7 @@ from app.services.events import record_event
 from app.services.leases import claim_due, lease_for, record_results
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult
+from app.worker.dispatcher import Dispatcher
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
@@ -667,3 +668,28 @@ async def test_a_batch_of_results_tracks_the_endpoints_failures_in_order(
     row = await endpoint_row(sessionmaker, endpoint["id"])
     assert row.failing_since == since(earlier, times)
     assert row.enabled
+
+
+async def test_an_endpoint_at_its_cap_keeps_the_backlog_even_if_it_frees_up_mid_claim(
+    sessionmaker: Sessions,
+    http: httpx.AsyncClient,
+    worker_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One busy subscriber must not stall the worker: when the claim saw an endpoint at
+    its cap, its next finished attempt has to wake the loop, even if its attempts
+    finished while the claim ran (the counts after the claim then look below the cap)."""
+    dispatcher = Dispatcher(worker_settings, sessionmaker, http)
+    cap = worker_settings.worker_per_endpoint_concurrency
+    seen: list[dict[str, int]] = []
+
+    async def claim_while_attempts_finish(*_args: Any, **kwargs: Any) -> list[Any]:
+        seen.append(dict(kwargs["busy"]))
+        dispatcher._per_endpoint.clear()
+        return []
+
+    monkeypatch.setattr("app.worker.dispatcher.claim_due", claim_while_attempts_finish)
+    dispatcher._per_endpoint["we_busy"] = cap
+    await dispatcher.fill()
+    assert seen == [{"we_busy": cap}]
+    assert dispatcher.backlog, "due work may wait behind the endpoint that was at its cap"
