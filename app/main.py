@@ -94,9 +94,6 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         openapi_tags=TAGS,
         servers=SERVERS,
         generate_unique_id_function=operation_id,
-        # Event envelopes are request bodies (the webhooks section) and responses alike:
-        # one schema per model, so a resource reads the same wherever it is shown.
-        separate_input_output_schemas=False,
         docs_url=None,
         redoc_url=None,
     )

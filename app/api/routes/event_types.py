@@ -3,8 +3,11 @@ operation per event type, its request body the envelope a subscriber receives)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from app.api.deps import AccountDep
 from app.api.openapi import ApiRoute
@@ -12,6 +15,8 @@ from app.enums import EventType
 from app.schemas.catalog import DESCRIPTIONS, EventTypeList, catalog, envelope_model
 
 router = APIRouter(prefix="/v1/event-types", tags=["events"], route_class=ApiRoute)
+
+SCHEMA_REF = "#/components/schemas/{model}"
 
 
 @router.get("", summary="The event types, with the schema and an example of each")
@@ -22,15 +27,22 @@ async def list_event_types(_account: AccountDep) -> EventTypeList:
     return catalog()
 
 
+def _envelope_schemas() -> dict[str, Any]:
+    """Each envelope's schema as the API serialises it (the body is a response of ours,
+    not a request we validate), with the resource shapes it shares with the API."""
+    models = [(envelope_model(event_type), "serialization") for event_type in EventType]
+    _, definitions = models_json_schema(models, ref_template=SCHEMA_REF)  # type: ignore[arg-type]
+    schemas: dict[str, Any] = definitions.get("$defs", {})
+    return schemas
+
+
 def declare_webhooks(app: FastAPI) -> None:
     """Add one `webhooks` operation per event type to the app's OpenAPI document."""
     for event_type in EventType:
-        model = envelope_model(event_type)
+        name = envelope_model(event_type).__name__
 
-        async def receive(body: BaseModel) -> None:
+        async def receive() -> None:
             """Documentation only: the subscriber's endpoint receives this body."""
-
-        receive.__annotations__["body"] = model
 
         app.webhooks.post(
             event_type.value,
@@ -41,4 +53,22 @@ def declare_webhooks(app: FastAPI) -> None:
             operation_id=f"webhook_{event_type.value.replace('.', '_')}",
             tags=["events"],
             status_code=200,
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": SCHEMA_REF.format(model=name)}}
+                    },
+                }
+            },
         )(receive)
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model, definition in _envelope_schemas().items():
+            components.setdefault(model, definition)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
