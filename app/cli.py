@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
@@ -64,36 +64,24 @@ class _Server(uvicorn.Server):
 
 
 def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
-    grace = int(settings.shutdown_grace_seconds)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # our logging, set up by `_configure_logging`
+        "access_log": False,  # one line per request comes from the app itself
+        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+    }
     if workers > 1:
         # uvicorn's supervisor starts the processes, each building the app from the
         # environment; on SIGTERM it drains them and returns, so the command exits 0.
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=grace,
-            timeout_keep_alive=settings.keep_alive_timeout,
-        )
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
         return
 
     from app.main import create_app
 
-    config = uvicorn.Config(
-        create_app(settings, with_worker=with_worker),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=grace,
-        timeout_keep_alive=settings.keep_alive_timeout,
-    )
+    config = uvicorn.Config(create_app(settings, with_worker=with_worker), **options)
     server = _Server(config)
     server.run()
     if not server.started:
@@ -286,24 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"followup {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     epilog = _settings_epilog()
-    serve_help = "API and worker in one process (the single-machine default; SQLite works here)"
-    serve = sub.add_parser(
-        "serve",
-        help=serve_help,
-        description=serve_help,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_listen_options(serve)
-    api_help = "the HTTP API only (run `followup worker` beside it)"
-    api = sub.add_parser(
-        "api",
-        help=api_help,
-        description=api_help,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_listen_options(api)
+    servers = {
+        "serve": "API and worker in one process (the single-machine default; SQLite works here)",
+        "api": "the HTTP API only (run `followup worker` beside it)",
+    }
+    for name, text in servers.items():
+        _add_listen_options(
+            sub.add_parser(
+                name,
+                help=text,
+                description=text,
+                epilog=epilog,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
+    api = sub.choices["api"]
     api.add_argument(
         "--workers",
         type=_positive,

@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import (
     BodyLimitMiddleware,
-    MetricsMiddleware,
     NulRefusalMiddleware,
     RequestContextMiddleware,
 )
@@ -136,6 +135,5 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
             allow_headers=["*"],
             expose_headers=list(EXPOSED_HEADERS),
         )
-    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -109,41 +109,14 @@ def _route_label(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-class MetricsMiddleware:
-    """Count requests and time them, labelled by route template (bounded cardinality)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            route = _route_label(scope)
-            method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
-
-
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes are logged at DEBUG only."""
 
 
 class RequestContextMiddleware:
     """The outermost layer: an `X-Request-ID` (the caller's, cleaned, or a new one) on the
-    response and on every log line of the request, and one line per request."""
+    response and on every log line of the request, one log line per request, and the
+    request metrics (count and latency by route template: bounded cardinality)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -174,6 +147,10 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, tag)
             finally:
                 path = scope["path"]
+                elapsed = time.perf_counter() - started
+                route = _route_label(scope)
+                REQUESTS.labels(scope["method"], route, str(status)).inc()
+                LATENCY.labels(scope["method"], route).observe(elapsed)
                 logger.log(
                     logging.DEBUG if path in QUIET_PATHS else logging.INFO,
                     "%s %s %d",
@@ -184,6 +161,6 @@ class RequestContextMiddleware:
                         "method": scope["method"],
                         "path": path,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "duration_ms": round(elapsed * 1000, 1),
                     },
                 )

@@ -11,12 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 1.0
+
+
+async def listen(
+    conn: AsyncConnection, channel: str, callback: Callable[[], None]
+) -> asyncio.Event:
+    """LISTEN on `channel` over this (asyncpg) connection, calling `callback` on each
+    notification; the event returned is set when the connection is lost. The caller
+    must invalidate the connection afterwards, never return it to the pool."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is already closed")
+    lost = asyncio.Event()
+    driver.add_termination_listener(lambda _conn: lost.set())
+    await driver.add_listener(channel, lambda *_args: callback())
+    return lost
 
 
 class Wakeups:
@@ -72,12 +89,6 @@ class Wakeups:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _listen_on(self, conn: AsyncConnection) -> None:
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        if driver is None:
-            raise RuntimeError("the database connection is already closed")
-        lost = asyncio.Event()
-        driver.add_termination_listener(lambda _conn: lost.set())
-        await driver.add_listener(self.channel, self.fire)
+        lost = await listen(conn, self.channel, self.fire)
         self.fire()  # whatever committed before LISTEN took effect
         await lost.wait()

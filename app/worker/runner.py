@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.clock import utcnow
 from app.db.faults import database_unavailable, database_unmigrated
+from app.db.notify import listen
 from app.metrics import SCHEDULER_LAG, SCHEDULER_TICK, WINDOWS_OPENED
 from app.services import idempotency
 from app.services.endpoints import WAKEUP_CHANNEL
@@ -244,13 +245,7 @@ class Worker:
                     await self._stopping.wait()
 
     async def _listen_on(self, conn: AsyncConnection) -> None:
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        if driver is None:
-            raise RuntimeError("the database connection is already closed")
-        lost = asyncio.Event()
-        driver.add_termination_listener(lambda _conn: lost.set())
-        await driver.add_listener(WAKEUP_CHANNEL, self._notified)
+        lost = await listen(conn, WAKEUP_CHANNEL, self.wake)
         self.wake()  # work committed before LISTEN took effect is picked up now
         stopping = asyncio.create_task(self._stopping.wait())
         gone = asyncio.create_task(lost.wait())
@@ -259,6 +254,3 @@ class Worker:
         finally:
             stopping.cancel()
             gone.cancel()
-
-    def _notified(self, *_args: object) -> None:
-        self.wake()
