@@ -13,7 +13,8 @@ from app.policy.model import (
     InterviewFacts,
     PolicyContext,
 )
-from app.policy.proofread import Names, Problem, ProblemKind, proofread
+from app.policy.problems import Names, Problem, ProblemKind
+from app.policy.proofread import proofread
 from app.policy.registry import RULE_IDS, RULES, RULES_BY_ID, Rule
 from app.policy.replies import answered_inbound, in_reply_to_problem
 from app.policy.settings import (

@@ -25,7 +25,8 @@ from typing import Final
 from app.enums import Channel, ContactRole, Decision, Direction, Platform
 from app.policy.engine import evaluate
 from app.policy.model import AttemptFacts, ContactFacts, InterviewFacts, PolicyContext
-from app.policy.proofread import EXAMPLES, PROBLEM_KINDS, Example, Problem, proofread
+from app.policy.problems import PROBLEM_KINDS, Problem
+from app.policy.proofread import EXAMPLES, Example, proofread
 from app.policy.registry import RULES, Rule
 from app.policy.search_terms import GENERIC_NAME_WORDS, SEARCH_WORDS
 from app.policy.settings import DEFAULT_POLICY_DOCUMENT, DEFAULT_SETTINGS

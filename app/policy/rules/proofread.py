@@ -4,7 +4,8 @@ from collections import Counter
 
 from app.enums import Channel, Severity
 from app.policy import seed
-from app.policy.proofread import MAX_SENTENCE_WORDS, Names, Problem, ProblemKind, proofread
+from app.policy.problems import MAX_SENTENCE_WORDS, Names, Problem, ProblemKind
+from app.policy.proofread import proofread
 from app.policy.rules.base import Hit, Situation, cite, rule
 
 _WRITTEN = frozenset(

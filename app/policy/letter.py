@@ -1,0 +1,200 @@
+"""The shape of a message: doubled words, overlong sentences, and for emails the
+greeting, sign-off and signature."""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from app.policy.problems import (
+    MAX_PER_KIND,
+    MAX_SENTENCE_WORDS,
+    SIGN_OFF_MAX_WORDS,
+    Problem,
+    ProblemKind,
+)
+from app.policy.spelling import DIGIT, LABEL, SKIPPED_CHUNK, Context, excerpt
+from app.policy.wording import CLOSINGS, TITLES, WORD
+
+# --- doubled words and long sentences ---------------------------------------------
+
+_DOUBLED = re.compile(r"(?<![\w'-])([^\W\d_]+(?:'[^\W\d_]+)*)[ \t]+(\1)(?![\w'-])", re.IGNORECASE)
+_GRAMMATICAL_DOUBLES: Final = frozenset({"had", "that"})
+"""Doubles that are usually correct ("he had had", "that that")."""
+
+
+_PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys(',.;:!?()[]{}"', " "))
+
+
+def doubled_words(field: str, lines: list[str]) -> list[Problem]:
+    problems = [
+        Problem(kind=ProblemKind.DOUBLED_WORD, field=field, text=match.group(0))
+        for line in lines
+        if _may_double(line)
+        for match in _DOUBLED.finditer(line)
+        if match.group(1).lower() not in _GRAMMATICAL_DOUBLES
+    ]
+    return problems[:MAX_PER_KIND]
+
+
+def _may_double(line: str) -> bool:
+    """A quick test that spares most lines the slower doubled-word search."""
+    words = line.lower().translate(_PUNCTUATION_TO_SPACE).split()
+    return any(map(operator.eq, words, words[1:]))
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_WORDLESS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
+"""A dash, an ampersand or a bullet standing alone: not a word."""
+
+
+def long_sentences(field: str, lines: list[str]) -> list[Problem]:
+    problems = []
+    for line in lines:
+        if len(line.split()) <= MAX_SENTENCE_WORDS:
+            continue
+        for sentence in _SENTENCE_SPLIT.split(line):
+            words = sentence.split()
+            if len(words) <= MAX_SENTENCE_WORDS:
+                continue
+            count = len(words) - len(_WORDLESS.findall(sentence))
+            if count > MAX_SENTENCE_WORDS:
+                problems.append(
+                    Problem(
+                        kind=ProblemKind.LONG_SENTENCE,
+                        field=field,
+                        text=excerpt(sentence),
+                        words=count,
+                    )
+                )
+    return problems[:MAX_PER_KIND]
+
+
+# --- greeting, sign-off and signature ----------------------------------------------
+
+_GREETING = re.compile(
+    r"(?:dear|hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)"
+    r"|morning|afternoon|evening|to\s+whom\s+it\s+may\s+concern|to\s+the)\b",
+    re.IGNORECASE,
+)
+_CLOSING_OPENINGS: Final = CLOSINGS | {"looking forward", "i look forward", "hoping to"}
+_LONG_SIGN_OFF_WORDS: Final = 8
+_PHONE = re.compile(r"[+(]?\d[\d\s().+/-]{5,}\d(?:\s*(?:ext\.?|x)\s*\d+)?")
+_SIGNATURE_ENDINGS: Final = frozenset(
+    {"ltd.", "inc.", "co.", "corp.", "jr.", "sr.", "plc.", "llc."}
+)
+_MAX_SIGNATURE_LINES: Final = 10
+_DISCLAIMER = re.compile(r"\bconfidential|intended (?:solely )?for|\bbefore printing")
+"""The notices mail systems append after a signature."""
+_MAX_SIGNATURE_WORDS: Final = 10
+
+
+@dataclass(frozen=True)
+class Letter:
+    """Where an email-shaped text has its greeting, sign-off and signature (line indexes)."""
+
+    greeting: int | None
+    sign_off: int | None
+    signature: frozenset[int]
+
+    @classmethod
+    def read(cls, lines: list[str], context: Context) -> Letter:
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        if not filled:
+            return cls(None, None, frozenset())
+        first = filled[0]
+        greeting = first if _is_greeting(lines[first], context) else None
+        trailing: list[int] = []
+        for index in reversed(filled[1:]):
+            line = lines[index].strip()
+            if _is_sign_off(line):
+                return cls(greeting, index, frozenset(trailing))
+            if len(trailing) == _MAX_SIGNATURE_LINES or not _is_signature_line(line):
+                break
+            trailing.append(index)
+        return cls(greeting, None, frozenset())
+
+
+def _is_greeting(line: str, context: Context) -> bool:
+    line = line.strip()
+    if _GREETING.match(line):
+        return True
+    words = [w for w in WORD.findall(line) if w.lower() not in TITLES]
+    return (
+        0 < len(words) <= 3
+        and line[-1:] in ",:!—–-"
+        and all(w in context.contact_words for w in words)
+    )
+
+
+def _is_sign_off(line: str) -> bool:
+    """At most five words ending with a comma, or a closing phrase, maybe with a name.
+
+    A longer line ending with a comma also counts when it opens like a closing ("Thank
+    you for your time and consideration,", "Looking forward to hearing from you,").
+    """
+    words = line.split()
+    if not words or len(words) > _LONG_SIGN_OFF_WORDS:
+        return False
+    plain = [word.strip(",.!-–—").lower() for word in words]
+    if line.endswith(","):
+        return len(words) <= SIGN_OFF_MAX_WORDS or _opens_like_closing(plain)
+    if len(words) > SIGN_OFF_MAX_WORDS:
+        return False
+    for size in range(len(words), 0, -1):
+        if " ".join(plain[:size]) in CLOSINGS:
+            rest = [word for word in words[size:] if word.strip(",-–—")]
+            return all(word[0].isupper() for word in rest)
+    return False
+
+
+def _opens_like_closing(plain: list[str]) -> bool:
+    return any(" ".join(plain[:size]) in _CLOSING_OPENINGS for size in (1, 2, 3))
+
+
+def _is_signature_line(line: str) -> bool:
+    """A name, title, company, phone number, address, URL or labelled line: short, not
+    ending like a sentence, and opening with a capital, a number, an address or a label.
+    A postscript, "Sent from my phone" and a confidentiality notice may follow them."""
+    if LABEL.match(line) or _PHONE.fullmatch(line):
+        return True
+    lowered = line.lower()
+    if lowered.startswith(("p.s.", "ps ", "ps:", "sent from")) or _DISCLAIMER.search(lowered):
+        return True
+    chunks = line.replace("|", " ").replace("·", " ").replace("•", " ").split()
+    if not chunks or len(chunks) > _MAX_SIGNATURE_WORDS:
+        return False
+    last = chunks[-1].lower()
+    if last[-1] in ".!?" and last not in _SIGNATURE_ENDINGS and len(last) > 2:
+        return False
+    for chunk in chunks:
+        if SKIPPED_CHUNK.match(chunk) or DIGIT.search(chunk) or "/" in chunk:
+            continue
+        word = chunk.strip("()[],;:\"'-–—")
+        if word:
+            return word[0].isupper() or len(word) <= 2  # "m." or "e:" may label a number
+    return True
+
+
+def letter_shape(lines: list[str], letter: Letter) -> list[Problem]:
+    filled = [line.strip() for line in lines if line.strip()]
+    problems = []
+    if letter.greeting is None:
+        problems.append(
+            Problem(
+                kind=ProblemKind.MISSING_GREETING,
+                field="body",
+                text=excerpt(filled[0]) if filled else "",
+            )
+        )
+    if letter.sign_off is None:
+        problems.append(
+            Problem(
+                kind=ProblemKind.MISSING_SIGN_OFF,
+                field="body",
+                text=excerpt(filled[-1]) if filled else "",
+            )
+        )
+    return problems
