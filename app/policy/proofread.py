@@ -39,9 +39,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from app.policy.letter import Letter, doubled_words, letter_shape, long_sentences
+from app.policy.letter import Letter, doubled_words, letter_shape, long_sentences, own_words
 from app.policy.problems import MAX_SENTENCE_WORDS, Names, Problem
-from app.policy.spelling import Context, normalise, own_words, spelling_problems
+from app.policy.spelling import Context, normalise, spelling_problems
 
 NO_NAMES: Final = Names()
 """No interview names (the default): only the dictionaries and known words."""

@@ -25,25 +25,6 @@ if TYPE_CHECKING:
     from app.policy.letter import Letter
 
 
-_QUOTE_START = re.compile(
-    r"\s*(?:>|on\b.{0,200}\bwrote:\s*$|wrote:\s*$|-{2,}\s*(?:original|forwarded) message)",
-    re.IGNORECASE,
-)
-_HEADER = re.compile(r"(?:from|sent|date|to|subject):\s", re.IGNORECASE)
-
-
-def own_words(lines: list[str]) -> list[str]:
-    """The lines before a quoted earlier message ("On … wrote:", "> …", a forwarded or
-    original message's headers): the rest is someone else's writing."""
-    for index, line in enumerate(lines[1:], 1):
-        headers = index + 1 < len(lines) and _HEADER.match(lines[index + 1])
-        if _QUOTE_START.match(line) or (
-            _HEADER.match(line) and headers and not lines[index - 1].strip()
-        ):
-            return lines[:index]
-    return lines
-
-
 # --- what this message may say -----------------------------------------------------
 
 _MIN_TARGET = 4
