@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,6 +27,8 @@ from app.services import interviews as interview_service
 from app.services.pagination import PageRequest
 from app.settings import Settings
 from app.webhooks.ssrf import Resolver
+
+T = TypeVar("T")
 
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, description="An opaque id.")]
 """A resource id in a path: bounded like every other input."""
@@ -51,6 +53,17 @@ async def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
+READS_ONLY = "followup_reads_only"
+"""Attribute `reads_only` sets on a route function that writes nothing (a POST too)."""
+
+
+def reads_only(endpoint: T) -> T:
+    """Mark a route that writes nothing: its session reads through the reading engine
+    (no write lock on SQLite, no BEGIN/COMMIT round trips on PostgreSQL)."""
+    setattr(endpoint, READS_ONLY, True)
+    return endpoint
+
+
 SESSION_STATE = "followup.session"
 """`request.state` key: a session (with its open transaction) that the idempotency
 middleware owns; the route works in it and the middleware commits it."""
@@ -69,11 +82,10 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
     """One transaction per request: commit on success, roll back on any error, except
     an error that records a change itself (`AppError.keeps_changes`): that commits.
 
-    GET and HEAD read through the reading engine (`app.db.session.reader`): no write
-    lock, no BEGIN/COMMIT round trips. Under an `Idempotency-Key` the middleware owns
-    the transaction (it stores the
-    response in it before committing); the outcome is then left for it in
-    `session.info[OUTCOME]`.
+    GET and HEAD, and routes marked `reads_only`, read through the reading engine
+    (`app.db.session.reader`): no write lock, no BEGIN/COMMIT round trips. Under an
+    `Idempotency-Key` the middleware owns the transaction (it stores the response in it
+    before committing); the outcome is then left for it in `session.info[OUTCOME]`.
     """
     shared: AsyncSession | None = getattr(request.state, SESSION_STATE, None)
     if shared is not None:
@@ -84,7 +96,10 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
             raise
         shared.info[OUTCOME] = "commit"
         return
-    reading = request.method in ("GET", "HEAD")
+    route = request.scope.get("route")
+    reading = request.method in ("GET", "HEAD") or getattr(
+        getattr(route, "endpoint", None), READS_ONLY, False
+    )
     state = request.app.state
     factory: async_sessionmaker[AsyncSession] = (
         state.read_sessionmaker if reading else state.sessionmaker

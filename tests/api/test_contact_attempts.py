@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from tests.api.factories import create_contact, create_interview
 from tests.api.test_accounts import assert_problem
@@ -272,3 +273,33 @@ async def test_policy_change_applies_to_later_evaluations(api: httpx.AsyncClient
     after = (await api.post(url, json=body)).json()
     assert after["verdict"] == "flagged"
     assert after["findings"][0]["severity"] == "warn"
+
+
+async def test_evaluate_reads_without_taking_the_write_lock(
+    api: httpx.AsyncClient, app: Any
+) -> None:
+    """Evaluate stores nothing, so it reads through the reading engine: on SQLite a
+    deferred BEGIN (readers never queue behind the writer), never BEGIN IMMEDIATE."""
+    engine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the write lock taken by BEGIN IMMEDIATE is SQLite's")
+    interview = await create_interview(api, starts_at="2026-11-02T10:00:00Z")
+    url = f"/v1/interviews/{interview['id']}/contact-attempts"
+    body = {"channel": "email", "occurred_at": "2026-11-04T10:00:00Z"}
+    begins: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        evaluated = await api.post(f"{url}/evaluate", json=body)
+        evaluate_begins = list(begins)
+        begins.clear()
+        recorded = await api.post(url, json=body)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert evaluated.status_code == 200 and recorded.status_code == 201
+    assert evaluate_begins == ["BEGIN"]
+    assert begins == ["BEGIN IMMEDIATE"], "recording still writes under the write lock"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import AccountDep, InterviewDep, NowDep, ResourceId, SessionDep, SyncPageDep
+from app.api.deps import (
+    AccountDep,
+    InterviewDep,
+    NowDep,
+    ResourceId,
+    SessionDep,
+    SyncPageDep,
+    reads_only,
+)
 from app.api.openapi import ApiRoute
 from app.schemas.attempts import AttemptCreate, AttemptRead, EvaluationRead
 from app.schemas.common import Page
@@ -56,6 +64,7 @@ async def record_attempt(
     name="evaluate_contact_attempt",
     summary="Evaluate a planned contact attempt",
 )
+@reads_only
 async def evaluate_attempt(
     body: AttemptCreate,
     session: SessionDep,
