@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from bench.common import (
+    NO_RATE_LIMIT,
     ROOT,
     SECRET_KEY,
     cpu_seconds,
@@ -262,6 +263,7 @@ def servers(
     env = {
         "FOLLOWUP_DATABASE_URL": database_url,
         "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+        "FOLLOWUP_RATE_LIMIT": NO_RATE_LIMIT,
         "FOLLOWUP_PORT": str(api_port),
         "FOLLOWUP_HOST": "127.0.0.1",
         "FOLLOWUP_LOG_LEVEL": "WARNING",

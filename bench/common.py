@@ -35,6 +35,10 @@ SECRET_KEY = new_key()
 stores itself are sealed with it, so the worker can open them."""
 SECRET_BOX = SecretBox([SECRET_KEY])
 
+NO_RATE_LIMIT = "1000000/second"
+"""`FOLLOWUP_RATE_LIMIT` of every process the bench starts: one API key drives all the
+load, so the default per-key limit would answer most requests with 429."""
+
 PARAGRAPHS = (
     "Thank you again for taking the time to meet with me on Tuesday to discuss the "
     "position. I really enjoyed learning more about the team and the projects you are "

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from app.db.session import create_engine
 from bench.common import (
     DEFAULT_PG_URL,
+    NO_RATE_LIMIT,
     ROOT,
     SECRET_KEY,
     followup_command,
@@ -76,6 +77,7 @@ async def compare(admin_url: str, count: int, python: Path) -> dict[str, float]:
                 env = {
                     "FOLLOWUP_DATABASE_URL": url,
                     "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+                    "FOLLOWUP_RATE_LIMIT": NO_RATE_LIMIT,
                     "FOLLOWUP_WEBHOOK_ALLOW_PRIVATE": "true",
                     "FOLLOWUP_LOG_LEVEL": "WARNING",
                     "FOLLOWUP_WORKER_CONCURRENCY": str(CONCURRENCY),

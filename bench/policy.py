@@ -35,7 +35,7 @@ from app.policy import (
     PolicyContext,
     evaluate,
 )
-from bench.common import ROOT, SECRET_KEY, free_port, wait_http
+from bench.common import NO_RATE_LIMIT, ROOT, SECRET_KEY, free_port, wait_http
 
 ADMIN = "bench-admin-token"
 
@@ -139,6 +139,7 @@ def measure(requests: int, rounds: int) -> tuple[float, float]:
             **os.environ,
             "FOLLOWUP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
             "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+            "FOLLOWUP_RATE_LIMIT": NO_RATE_LIMIT,
             "FOLLOWUP_ADMIN_TOKEN": ADMIN,
             "FOLLOWUP_PORT": str(port),
             "FOLLOWUP_LOG_LEVEL": "WARNING",

@@ -553,6 +553,8 @@ class _Builder:
             "occurred_at": at,
             "subject": facts.subject,
             "body": facts.body,
+            "in_reply_to": None,
+            "reply_to": evaluation.reply_to,
             "verdict": evaluation.verdict.value,
             "findings": [finding.model_dump(mode="json") for finding in findings],
             "created_at": created,

@@ -39,6 +39,7 @@ from bench.api import (
     write_params,
 )
 from bench.common import (
+    NO_RATE_LIMIT,
     SECRET_BOX,
     SECRET_KEY,
     followup_command,
@@ -119,6 +120,7 @@ def measure(
             env = {
                 "FOLLOWUP_DATABASE_URL": database_url,
                 "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+                "FOLLOWUP_RATE_LIMIT": NO_RATE_LIMIT,
                 "FOLLOWUP_PORT": str(port),
                 "FOLLOWUP_HOST": "127.0.0.1",
                 "FOLLOWUP_LOG_LEVEL": "WARNING",

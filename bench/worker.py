@@ -37,6 +37,7 @@ from app.schemas.events import encode_envelope
 from app.services.endpoints import WAKEUP_CHANNEL
 from app.webhooks.signing import generate_secret, webhook_headers
 from bench.common import (
+    NO_RATE_LIMIT,
     SECRET_BOX,
     SECRET_KEY,
     cpu_seconds,
@@ -244,6 +245,7 @@ async def _measure(
                 env = {
                     "FOLLOWUP_DATABASE_URL": url,
                     "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+                    "FOLLOWUP_RATE_LIMIT": NO_RATE_LIMIT,
                     "FOLLOWUP_WEBHOOK_ALLOW_PRIVATE": "true",
                     "FOLLOWUP_LOG_LEVEL": "WARNING",
                     "FOLLOWUP_WORKER_CONCURRENCY": str(CONCURRENCY),
