@@ -133,17 +133,31 @@ _admin_bearer = HTTPBearer(
 )
 
 
+INTERVIEW_STATE = "followup.interview"
+"""`request.state` key: (interview id, the account's interview or None), loaded with the
+account by `get_account` for a path that names an interview."""
+
+
 async def get_account(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
+    """The caller's account. Under `/v1/interviews/{interview_id}` the interview is
+    loaded in the same round trip, for `get_interview` to take."""
     known: Account | None = getattr(request.state, ACCOUNT_STATE, None)
     if known is not None:
         return known
     if credentials is None:
         raise UnauthorizedError("Send an API key as `Authorization: Bearer <key>`.")
-    return await account_service.authenticate(session, credentials.credentials)
+    interview_id = request.path_params.get("interview_id")
+    if not isinstance(interview_id, str):
+        return await account_service.authenticate(session, credentials.credentials)
+    account, interview = await account_service.authenticate_in_interview(
+        session, credentials.credentials, interview_id
+    )
+    setattr(request.state, INTERVIEW_STATE, (interview_id, interview))
+    return account
 
 
 AccountDep = Annotated[Account, Depends(get_account)]
@@ -164,8 +178,13 @@ AdminDep = Annotated[None, Depends(require_admin)]
 
 
 async def get_interview(
-    session: SessionDep, account: AccountDep, interview_id: ResourceId
+    request: Request, session: SessionDep, account: AccountDep, interview_id: ResourceId
 ) -> Interview:
+    loaded: tuple[str, Interview | None] | None = getattr(request.state, INTERVIEW_STATE, None)
+    if loaded is not None and loaded[0] == interview_id:
+        if loaded[1] is None:
+            raise NotFoundError("No such interview.")
+        return loaded[1]
     return await interview_service.get_interview(session, account.id, interview_id)
 
 

@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Account, ApiKey
+from app.db.models import Account, ApiKey, Interview
 from app.errors import NotFoundError, UnauthorizedError
 from app.services.pagination import PageRequest, paginate
 
@@ -44,17 +44,44 @@ async def create_account(session: AsyncSession, name: str) -> tuple[Account, Iss
     return account, issued
 
 
+_KEY_HASH = bindparam("key_hash", type_=String())
+_INTERVIEW_ID = bindparam("interview_id", type_=String())
+_ACCOUNT_OF_KEY = (
+    select(Account)
+    .join(ApiKey, ApiKey.account_id == Account.id)
+    .where(ApiKey.key_hash == _KEY_HASH, ApiKey.revoked_at.is_(None))
+)
+_ACCOUNT_AND_INTERVIEW = (
+    select(Account, Interview)
+    .join(ApiKey, ApiKey.account_id == Account.id)
+    .outerjoin(Interview, and_(Interview.id == _INTERVIEW_ID, Interview.account_id == Account.id))
+    .where(ApiKey.key_hash == _KEY_HASH, ApiKey.revoked_at.is_(None))
+)
+"""Built once (with bind parameters): a request pays no statement building."""
+
+UNAUTHORIZED = "The API key is missing, unknown or revoked."
+
+
 async def authenticate(session: AsyncSession, plain: str) -> Account:
     """The account of a live key, or 401."""
-    stmt = (
-        select(Account)
-        .join(ApiKey, ApiKey.account_id == Account.id)
-        .where(ApiKey.key_hash == hash_key(plain), ApiKey.revoked_at.is_(None))
-    )
-    account = (await session.scalars(stmt)).first()
+    result = await session.scalars(_ACCOUNT_OF_KEY, {"key_hash": hash_key(plain)})
+    account = result.first()
     if account is None:
-        raise UnauthorizedError("The API key is missing, unknown or revoked.")
+        raise UnauthorizedError(UNAUTHORIZED)
     return account
+
+
+async def authenticate_in_interview(
+    session: AsyncSession, plain: str, interview_id: str
+) -> tuple[Account, Interview | None]:
+    """`authenticate`, and the account's interview `interview_id` (None when the account
+    has no such interview) in the same round trip: what every `/v1/interviews/{id}/…`
+    request needs first."""
+    params = {"key_hash": hash_key(plain), "interview_id": interview_id}
+    row = (await session.execute(_ACCOUNT_AND_INTERVIEW, params)).first()
+    if row is None:
+        raise UnauthorizedError(UNAUTHORIZED)
+    return row[0], row[1]
 
 
 async def list_keys(

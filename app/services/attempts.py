@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from pydantic import BaseModel
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.types import TypeEngine
 
-from app.db.models import Account, Candidate, Contact, ContactAttempt, Interview
+from app.db.base import UTCDateTime, new_id
+from app.db.models import (
+    Account,
+    Candidate,
+    Contact,
+    ContactAttempt,
+    FollowupWindow,
+    Interview,
+)
 from app.enums import (
     Channel,
     ContactRole,
@@ -17,6 +41,8 @@ from app.enums import (
     Platform,
     Severity,
     Verdict,
+    WindowKind,
+    WindowState,
 )
 from app.errors import InputError, NotFoundError, PolicyViolationError
 from app.policy import (
@@ -37,11 +63,11 @@ from app.schemas.attempts import (
 )
 from app.schemas.events import AttemptEventData, AttemptRejectedData
 from app.services import windows as window_service
-from app.services.events import record_event
+from app.services.events import write_with_events
 from app.services.pagination import PageRequest, paginate
 from app.services.policy_settings import policy_settings
 from app.targets import target_of
-from app.windows.schedule import StoredAttempt
+from app.windows.schedule import StoredAttempt, WindowView
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -60,41 +86,121 @@ def _facts(fields: AttemptCreate, occurred_at: datetime) -> AttemptFacts:
     )
 
 
-async def _contacts(session: AsyncSession, interview: Interview) -> dict[str, Contact]:
-    rows = await session.scalars(select(Contact).where(Contact.interview_id == interview.id))
-    return {contact.id: contact for contact in rows.all()}
+HISTORY_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "id": String(),
+    "name": String(),
+    "role": String(),
+    "timezone": String(),
+    "reply_to": String(),
+    "channel": String(),
+    "direction": String(),
+    "occurred_at": UTCDateTime(),
+    "contact_id": String(),
+    "platform": String(),
+    "kind": String(),
+    "state": String(),
+    "opens_at": UTCDateTime(),
+}
+"""The columns of `HISTORY`: each part fills its own and leaves the rest null."""
 
 
-async def _context(
-    session: AsyncSession, account: Account, interview: Interview, contacts: dict[str, Contact]
-) -> PolicyContext:
-    candidate_name = await session.scalar(
-        select(Candidate.name).where(Candidate.id == interview.candidate_id)
-    )
-    # Earlier attempts need no subject or body: only the evaluated one is proofread.
-    stored = await session.execute(
-        select(
-            ContactAttempt.id,
-            ContactAttempt.reply_to,
-            ContactAttempt.channel,
-            ContactAttempt.direction,
-            ContactAttempt.occurred_at,
-            ContactAttempt.contact_id,
-            ContactAttempt.platform,
-        ).where(ContactAttempt.interview_id == interview.id)
-    )
-    attempts = [
-        AttemptFacts(
-            channel=Channel(row.channel),
-            direction=Direction(row.direction),
-            occurred_at=row.occurred_at,
-            contact_id=row.contact_id,
-            platform=Platform(row.platform) if row.platform else None,
-            id=row.id,
-            reply_to=row.reply_to,
-        )
-        for row in stored.all()
-    ]
+def _part(row: str, table: Table, where: ColumnElement[bool], **columns: str) -> Select[Any]:
+    values = [literal(row, String()).label("row")]
+    for name, type_ in HISTORY_COLUMNS.items():
+        source = columns.get(name)
+        value = table.c[source] if source else null().cast(type_)
+        values.append(value.label(name))
+    return select(*values).where(where)
+
+
+_contacts_t = cast(Table, Contact.__table__)
+_attempts_t = cast(Table, ContactAttempt.__table__)
+_windows_t = cast(Table, FollowupWindow.__table__)
+_candidates_t = cast(Table, Candidate.__table__)
+_INTERVIEW = bindparam("interview_id", type_=String())
+_CANDIDATE = bindparam("candidate_id", type_=String())
+_PARTS = (
+    _part("candidate", _candidates_t, _candidates_t.c.id == _CANDIDATE, name="name"),
+    _part(
+        "contact",
+        _contacts_t,
+        _contacts_t.c.interview_id == _INTERVIEW,
+        id="id",
+        name="name",
+        role="role",
+        timezone="timezone",
+    ),
+    _part(
+        "attempt",
+        _attempts_t,
+        _attempts_t.c.interview_id == _INTERVIEW,
+        id="id",
+        reply_to="reply_to",
+        channel="channel",
+        direction="direction",
+        occurred_at="occurred_at",
+        contact_id="contact_id",
+        platform="platform",
+    ),
+)
+HISTORY = union_all(*_PARTS)
+"""What judging an attempt needs besides the interview, in one statement: the
+candidate's name, the interview's contacts and its stored attempts (no subject or body:
+only the attempt being judged is proofread). Built once: executing it costs no
+statement building and no cache-key walk."""
+HISTORY_WITH_WINDOWS = union_all(
+    *_PARTS,
+    _part(
+        "window",
+        _windows_t,
+        _windows_t.c.interview_id == _INTERVIEW,
+        id="id",
+        kind="kind",
+        state="state",
+        opens_at="opens_at",
+    ),
+)
+"""`HISTORY` and the interview's windows, which a stored attempt may move."""
+
+
+@dataclass
+class History:
+    candidate_name: str = ""
+    contacts: dict[str, ContactFacts] = field(default_factory=dict)
+    attempts: list[AttemptFacts] = field(default_factory=list)
+    windows: list[tuple[str, WindowView]] = field(default_factory=list)
+
+
+async def _history(session: AsyncSession, interview: Interview, *, windows: bool) -> History:
+    params = {"interview_id": interview.id, "candidate_id": interview.candidate_id}
+    result = await session.execute(HISTORY_WITH_WINDOWS if windows else HISTORY, params)
+    history = History()
+    for row in result:
+        if row.row == "attempt":
+            history.attempts.append(
+                AttemptFacts(
+                    channel=Channel(row.channel),
+                    direction=Direction(row.direction),
+                    occurred_at=row.occurred_at,
+                    contact_id=row.contact_id,
+                    platform=Platform(row.platform) if row.platform else None,
+                    id=row.id,
+                    reply_to=row.reply_to,
+                )
+            )
+        elif row.row == "contact":
+            history.contacts[row.id] = ContactFacts(
+                id=row.id, name=row.name, role=ContactRole(row.role), timezone=row.timezone
+            )
+        elif row.row == "window":
+            view = WindowView(WindowKind(row.kind), WindowState(row.state), row.opens_at)
+            history.windows.append((row.id, view))
+        else:
+            history.candidate_name = row.name
+    return history
+
+
+def _context(account: Account, interview: Interview, history: History) -> PolicyContext:
     return PolicyContext(
         interview=InterviewFacts(
             ends_at=interview.ends_at,
@@ -104,18 +210,15 @@ async def _context(
             decision_expected_at=interview.decision_expected_at,
             company=interview.company,
             role_title=interview.role_title,
-            candidate_name=candidate_name or "",
+            candidate_name=history.candidate_name,
         ),
-        contacts={
-            c.id: ContactFacts(id=c.id, name=c.name, role=ContactRole(c.role), timezone=c.timezone)
-            for c in contacts.values()
-        },
-        attempts=attempts,
+        contacts=history.contacts,
+        attempts=history.attempts,
         settings=policy_settings(account),
     )
 
 
-def _check_contact(fields: AttemptCreate, contacts: dict[str, Contact]) -> None:
+def _check_contact(fields: AttemptCreate, contacts: dict[str, ContactFacts]) -> None:
     if fields.contact_id is not None and fields.contact_id not in contacts:
         raise InputError("contact_id is not a contact of this interview.", ["body", "contact_id"])
 
@@ -134,9 +237,9 @@ async def evaluate_attempt(
     now: datetime,
 ) -> EvaluationRead:
     """Evaluate a planned or past attempt; stores nothing and emits nothing."""
-    contacts = await _contacts(session, interview)
-    _check_contact(fields, contacts)
-    context = await _context(session, account, interview, contacts)
+    history = await _history(session, interview, windows=False)
+    _check_contact(fields, history.contacts)
+    context = _context(account, interview, history)
     facts = _facts(fields, fields.occurred_at or now)
     _check_reply(facts, context)
     return EvaluationRead.model_validate(evaluate(facts, context))
@@ -161,7 +264,8 @@ async def record_attempt(
 
     Either way the outcome's event is written in this transaction. A refusal raises
     `PolicyViolationError`, which keeps the transaction's changes: the refusal is a
-    change too (`contact_attempt.rejected`).
+    change too (`contact_attempt.rejected`). A stored attempt, the windows it moves,
+    its events and their deliveries are written together (`write_with_events`).
     """
     occurred_at = fields.occurred_at or now
     if occurred_at > now + FUTURE_TOLERANCE:
@@ -169,9 +273,9 @@ async def record_attempt(
             "occurred_at is more than 5 minutes in the future; use evaluate for planned attempts.",
             ["body", "occurred_at"],
         )
-    contacts = await _contacts(session, interview)
-    _check_contact(fields, contacts)
-    context = await _context(session, account, interview, contacts)
+    history = await _history(session, interview, windows=True)
+    _check_contact(fields, history.contacts)
+    context = _context(account, interview, history)
     facts = _facts(fields, occurred_at)
     _check_reply(facts, context)
     evaluation = evaluate(facts, context)
@@ -191,49 +295,51 @@ async def record_attempt(
             verdict=evaluation.verdict,
             findings=findings,
         )
-        await record_event(session, account.id, EventType.CONTACT_ATTEMPT_REJECTED, rejected, now)
+        await write_with_events(
+            session, [], account.id, [(EventType.CONTACT_ATTEMPT_REJECTED, rejected)], now
+        )
         raise _violation(evaluation, findings)
 
-    attempt = ContactAttempt(
-        account_id=account.id,
-        interview_id=interview.id,
-        contact_id=facts.contact_id,
-        channel=facts.channel.value,
-        direction=facts.direction.value,
-        platform=facts.platform.value if facts.platform else None,
-        purpose=facts.purpose.value if facts.purpose else None,
-        occurred_at=occurred_at,
-        subject=facts.subject,
-        body=facts.body,
-        in_reply_to=facts.in_reply_to,
-        reply_to=evaluation.reply_to,
-        verdict=evaluation.verdict.value,
-        findings=[finding.model_dump(mode="json") for finding in findings],
-        created_at=now,
-    )
-    session.add(attempt)
-    await session.flush()
-
-    contact = contacts.get(facts.contact_id) if facts.contact_id else None
-    role = ContactRole(contact.role) if contact else None
-    await window_service.apply_attempt(
-        session,
-        interview,
+    row: dict[str, Any] = {
+        "id": new_id("att"),
+        "account_id": account.id,
+        "interview_id": interview.id,
+        "contact_id": facts.contact_id,
+        "channel": facts.channel.value,
+        "direction": facts.direction.value,
+        "platform": facts.platform.value if facts.platform else None,
+        "purpose": facts.purpose.value if facts.purpose else None,
+        "occurred_at": occurred_at,
+        "subject": facts.subject,
+        "body": facts.body,
+        "in_reply_to": facts.in_reply_to,
+        "reply_to": evaluation.reply_to,
+        "verdict": evaluation.verdict.value,
+        "findings": [finding.model_dump(mode="json") for finding in findings],
+        "created_at": now,
+    }
+    read = AttemptRead.model_validate(row)
+    contact = history.contacts.get(facts.contact_id) if facts.contact_id else None
+    moved = window_service.attempt_transitions(
+        history.windows,
         StoredAttempt(
             channel=facts.channel,
             direction=facts.direction,
             occurred_at=occurred_at,
-            target=target_of(facts.channel, role),
+            target=target_of(facts.channel, contact.role if contact else None),
         ),
-        now,
+        interview.ends_at,
     )
-    read = AttemptRead.model_validate(attempt)
+    changes: list[UpdateBase] = [insert(_attempts_t).values(row)]
+    if moved:
+        changes.append(window_service.set_states(moved, now))
     data = AttemptEventData(
         attempt=read, interview_id=interview.id, verdict=evaluation.verdict, findings=findings
     )
-    await record_event(session, account.id, EventType.CONTACT_ATTEMPT_RECORDED, data, now)
+    events: list[tuple[EventType, BaseModel]] = [(EventType.CONTACT_ATTEMPT_RECORDED, data)]
     if evaluation.verdict is Verdict.FLAGGED:
-        await record_event(session, account.id, EventType.CONTACT_ATTEMPT_FLAGGED, data, now)
+        events.append((EventType.CONTACT_ATTEMPT_FLAGGED, data))
+    await write_with_events(session, changes, account.id, events, now)
     return read
 
 

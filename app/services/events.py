@@ -11,14 +11,22 @@ from typing import Any, cast
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, delete, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.base import new_id
 from app.db.models import Event, WebhookDelivery, WebhookEndpoint
+from app.db.sql import write_together
 from app.enums import EventType
 from app.errors import NotFoundError
 from app.schemas.events import EVENT_DATA, EventRead, envelope
-from app.services.endpoints import StoredEvent, fan_out, notify_workers
+from app.services.endpoints import (
+    WAKEUP_CHANNEL,
+    StoredEvent,
+    fan_out,
+    fan_out_write,
+    notify_workers,
+)
 from app.services.pagination import PageRequest, paginate
 
 
@@ -79,6 +87,34 @@ async def record_events(session: AsyncSession, events: Sequence[NewEvent], now: 
     await session.execute(insert(cast(Table, Event.__table__)), rows)
     await fan_out(session, stored)
     await notify_workers(session)
+
+
+async def write_with_events(
+    session: AsyncSession,
+    changes: Sequence[UpdateBase],
+    account_id: str,
+    events: Sequence[tuple[EventType, BaseModel]],
+    now: datetime,
+) -> None:
+    """A change's own writes, then its events and their deliveries, and the workers'
+    wake-up: the outbox of one request in one round trip on PostgreSQL
+    (`app.db.sql.write_together`). Every event is stamped `now`, like `record_event`'s."""
+    stored = [StoredEvent(new_id("evt"), account_id, type_.value, now) for type_, _ in events]
+    rows = [
+        {
+            "id": event.id,
+            "account_id": account_id,
+            "type": event.type,
+            "data": _payload(NewEvent(account_id, type_, data)),
+            "created_at": now,
+        }
+        for event, (type_, data) in zip(stored, events, strict=True)
+    ]
+    writes = [*changes, insert(cast(Table, Event.__table__)).values(rows)]
+    deliveries = fan_out_write(stored)
+    if deliveries is not None:
+        writes.append(deliveries)
+    await write_together(session, writes, notify=WAKEUP_CHANNEL)
 
 
 def event_read(event: Event) -> EventRead:

@@ -4,11 +4,13 @@ opened by the worker. The rules themselves live in `app.windows.schedule`."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Update
 
 from app.db.models import (
     Account,
@@ -138,16 +140,30 @@ async def apply_decision(session: AsyncSession, interview: Interview, now: datet
     await session.flush()
 
 
-async def apply_attempt(
-    session: AsyncSession, interview: Interview, attempt: StoredAttempt, now: datetime
-) -> None:
-    """A stored attempt may complete windows, or (inbound) cancel the check-in."""
-    for window in await windows_of(session, interview.id):
-        view = WindowView(WindowKind(window.kind), WindowState(window.state), window.opens_at)
-        new_state = transition_for_attempt(view, attempt, interview.ends_at)
+def attempt_transitions(
+    windows: Iterable[tuple[str, WindowView]], attempt: StoredAttempt, interview_ends_at: datetime
+) -> dict[str, WindowState]:
+    """The windows (by id) a stored attempt moves: it may complete them, or (inbound)
+    cancel the check-in."""
+    moved: dict[str, WindowState] = {}
+    for window_id, view in windows:
+        new_state = transition_for_attempt(view, attempt, interview_ends_at)
         if new_state is not None:
-            _set_state(window, new_state, now)
-    await session.flush()
+            moved[window_id] = new_state
+    return moved
+
+
+def set_states(states: Mapping[str, WindowState], now: datetime) -> Update:
+    """One UPDATE giving each window (by id) its new state, changed at `now`."""
+    table = cast(Table, FollowupWindow.__table__)
+    new_state = case(
+        {window_id: state.value for window_id, state in states.items()}, value=table.c.id
+    )
+    return (
+        update(table)
+        .where(table.c.id.in_(list(states)))
+        .values(state=new_state, state_changed_at=now)
+    )
 
 
 async def list_windows(

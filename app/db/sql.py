@@ -1,0 +1,89 @@
+"""The few pieces of SQL that differ between PostgreSQL and SQLite, and running several
+writes as one statement where the database allows it.
+
+A request that changes something writes its row, its events and their deliveries in
+one transaction (the outbox). On PostgreSQL those writes travel as one statement (each
+a data-modifying `WITH` part); on SQLite, which has no such `WITH`, they run one by one
+inside the same transaction, which costs no network round trip there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import String, func, literal, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean
+
+
+class random_id(FunctionElement[str]):
+    """A new opaque id made by the database: `<prefix>_` and 32 hex digits, the shape of
+    `app.db.base.new_id`, for rows an `INSERT … SELECT` creates."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(literal(prefix + "_", String()))
+
+
+@compiles(random_id, "postgresql")
+def _random_id_pg(element: random_id, compiler: SQLCompiler, **kw: Any) -> str:
+    prefix = compiler.process(element.clauses, **kw)
+    return f"({prefix} || replace(CAST(gen_random_uuid() AS TEXT), '-', ''))"
+
+
+@compiles(random_id, "sqlite")
+def _random_id_sqlite(element: random_id, compiler: SQLCompiler, **kw: Any) -> str:
+    prefix = compiler.process(element.clauses, **kw)
+    return f"({prefix} || lower(hex(randomblob(16))))"
+
+
+class subscribes(FunctionElement[bool]):
+    """An endpoint's `event_types` (a JSON list; empty means every type) holds `event_type`."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, event_types: ColumnElement[Any], event_type: ColumnElement[str]) -> None:
+        super().__init__(event_types, event_type)
+
+
+@compiles(subscribes, "postgresql")
+def _subscribes_pg(element: subscribes, compiler: SQLCompiler, **kw: Any) -> str:
+    types, event_type = (compiler.process(clause, **kw) for clause in element.clauses)
+    listed = f"CAST({types} AS JSONB)"
+    return f"(jsonb_array_length({listed}) = 0 OR {listed} @> jsonb_build_array({event_type}))"
+
+
+@compiles(subscribes, "sqlite")
+def _subscribes_sqlite(element: subscribes, compiler: SQLCompiler, **kw: Any) -> str:
+    types, event_type = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (
+        f"(json_array_length({types}) = 0 OR EXISTS "
+        f"(SELECT 1 FROM json_each({types}) WHERE json_each.value = {event_type}))"
+    )
+
+
+async def write_together(
+    session: AsyncSession, writes: Sequence[UpdateBase], *, notify: str | None = None
+) -> None:
+    """Run `writes` in order in the session's transaction, and `pg_notify(notify)` after
+    them on PostgreSQL: there all of it is one statement, one round trip."""
+    if session.get_bind().dialect.name != "postgresql":
+        for write in writes:
+            await session.execute(write)
+        return
+    last: ColumnElement[Any] = (
+        literal_column("1")
+        if notify is None
+        else func.pg_notify(literal(notify, String()), literal("", String()))
+    )
+    ctes = (write.cte(f"write_{index}") for index, write in enumerate(writes))
+    await session.execute(select(last).add_cte(*ctes))
