@@ -110,7 +110,10 @@ async def write_with_events(
         }
         for event, (type_, data) in zip(stored, events, strict=True)
     ]
-    writes = [*changes, insert(cast(Table, Event.__table__)).values(rows)]
+    # A row each: a multi-row VALUES holding JSON would get a new cache key every time,
+    # and so be compiled again on every request.
+    table = cast(Table, Event.__table__)
+    writes = [*changes, *(insert(table).values(row) for row in rows)]
     deliveries = fan_out_write(stored)
     if deliveries is not None:
         writes.append(deliveries)

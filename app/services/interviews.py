@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.clock import format_utc
 from app.db.models import Account, Candidate, FollowupWindow, Interview
@@ -19,7 +18,7 @@ from app.services import windows as window_service
 from app.services.events import record_event
 from app.services.pagination import PageRequest, page_of, page_query
 from app.services.policy_settings import policy_settings
-from app.services.windows import in_order
+from app.services.windows import WINDOW_COLUMNS, WINDOW_FIELDS, window_order
 
 DEFAULT_DURATION = timedelta(hours=1)
 SCHEDULE_FIELDS = frozenset({"ends_at", "decision_expected_at"})
@@ -140,6 +139,11 @@ async def delete_interview(session: AsyncSession, account_id: str, interview_id:
     await session.flush()
 
 
+INTERVIEW_FIELDS = tuple(name for name in InterviewRead.model_fields if name != "windows")
+_INTERVIEWS = cast(Table, Interview.__table__)
+_WINDOWS = cast(Table, FollowupWindow.__table__)
+
+
 async def list_interviews(
     session: AsyncSession,
     account_id: str,
@@ -148,32 +152,35 @@ async def list_interviews(
     candidate_id: str | None = None,
     decision: Decision | None = None,
     external_id: str | None = None,
-) -> tuple[list[InterviewRead], str | None]:
-    """A page of interviews, each with its windows, in one query: the page's interviews
-    (a keyset subquery) joined to their windows."""
-    stmt = select(Interview).where(Interview.account_id == account_id)
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of interviews, each with its windows, in one query (the page's interviews,
+    a keyset subquery, joined to their windows), as documents of `InterviewRead`'s
+    fields: no ORM object or model is built for a list."""
+    stmt = select(*(_INTERVIEWS.c[name] for name in INTERVIEW_FIELDS)).where(
+        _INTERVIEWS.c.account_id == account_id
+    )
     if candidate_id is not None:
-        stmt = stmt.where(Interview.candidate_id == candidate_id)
+        stmt = stmt.where(_INTERVIEWS.c.candidate_id == candidate_id)
     if decision is not None:
-        stmt = stmt.where(Interview.decision == decision.value)
+        stmt = stmt.where(_INTERVIEWS.c.decision == decision.value)
     if external_id is not None:
-        stmt = stmt.where(Interview.external_id == external_id)
-    paged = aliased(
-        Interview,
-        page_query(stmt, page, sort=Interview.created_at, tiebreak=Interview.id).subquery(),
-    )
+        stmt = stmt.where(_INTERVIEWS.c.external_id == external_id)
+    paged = page_query(stmt, page, sort=Interview.created_at, tiebreak=Interview.id).subquery()
+    windows = [column.label(f"window_{column.key}") for column in WINDOW_COLUMNS]
     joined = await session.execute(
-        select(paged, FollowupWindow)
-        .outerjoin(FollowupWindow, FollowupWindow.interview_id == paged.id)
-        .order_by(paged.created_at.desc(), paged.id.desc())
+        select(paged, *windows)
+        .outerjoin(_WINDOWS, _WINDOWS.c.interview_id == paged.c.id)
+        .order_by(paged.c.created_at.desc(), paged.c.id.desc())
     )
-    interviews: dict[str, Interview] = {}
-    windows: dict[str, list[FollowupWindow]] = defaultdict(list)
-    for interview, window in joined.tuples():
-        interviews.setdefault(interview.id, interview)
-        if window is not None:
-            windows[interview.id].append(window)
-    rows, cursor = page_of(
-        list(interviews.values()), page, sort=Interview.created_at, tiebreak=Interview.id
-    )
-    return [InterviewRead.of(row, in_order(windows[row.id])) for row in rows], cursor
+    width = len(INTERVIEW_FIELDS)
+    documents: dict[str, dict[str, Any]] = {}
+    for row in joined.tuples():
+        document = documents.get(row[0])
+        if document is None:
+            document = documents[row[0]] = dict(zip(INTERVIEW_FIELDS, row[:width], strict=True))
+            document["windows"] = []
+        if row[width] is not None:
+            document["windows"].append(dict(zip(WINDOW_FIELDS, row[width:], strict=True)))
+    for document in documents.values():
+        document["windows"].sort(key=window_order)
+    return page_of(list(documents.values()), page, sort=Interview.created_at, tiebreak=Interview.id)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -104,11 +105,14 @@ def page_of(
     sort: InstrumentedAttribute[datetime],
     tiebreak: InstrumentedAttribute[str],
 ) -> tuple[list[T], str | None]:
-    """The rows of a `page_query` cut to the page, and the cursor to the next (or None)."""
+    """The rows (objects, or documents: dicts) of a `page_query` cut to the page, and the
+    cursor to the next (or None)."""
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
-    last = rows[-1]
+    last: Any = rows[-1]
+    if isinstance(last, Mapping):
+        return rows, encode_cursor(last[sort.key], last[tiebreak.key])
     return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))
 
 
@@ -124,4 +128,20 @@ async def paginate(
     """One page of `stmt`, ordered by (sort, id); the cursor resumes after the last row."""
     query = page_query(stmt, page, sort=sort, tiebreak=tiebreak, descending=descending)
     rows = list((await session.scalars(query)).all())
+    return page_of(rows, page, sort=sort, tiebreak=tiebreak)
+
+
+async def paginate_documents(
+    session: AsyncSession,
+    stmt: Select[Any],
+    page: PageRequest,
+    *,
+    sort: InstrumentedAttribute[datetime],
+    tiebreak: InstrumentedAttribute[str],
+    descending: bool = True,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """`paginate` for a select of plain columns: each row a dict by column name, ready
+    for the response (`app.api.responses`), with no ORM object in between."""
+    query = page_query(stmt, page, sort=sort, tiebreak=tiebreak, descending=descending)
+    rows = [dict(row) for row in (await session.execute(query)).mappings()]
     return page_of(rows, page, sort=sort, tiebreak=tiebreak)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from app.schemas.contacts import ContactRead
 from app.schemas.events import WindowOpenedData
 from app.schemas.interviews import InterviewRead, WindowRead
 from app.services.events import NewEvent, record_events
-from app.services.pagination import PageRequest, paginate
+from app.services.pagination import PageRequest, paginate_documents
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
     StoredAttempt,
@@ -36,6 +36,11 @@ from app.windows.schedule import (
 )
 
 KIND_ORDER = {kind: index for index, kind in enumerate(WindowKind)}
+
+WINDOW_FIELDS = tuple(WindowRead.model_fields)
+WINDOW_COLUMNS = tuple(cast(Table, FollowupWindow.__table__).c[name] for name in WINDOW_FIELDS)
+"""A window's columns as its one shape (`WindowRead`) names them, for lists read
+straight into documents."""
 
 
 def _times(interview: Interview, settings: PolicySettings) -> WindowTimes:
@@ -50,6 +55,11 @@ def _times(interview: Interview, settings: PolicySettings) -> WindowTimes:
 def in_order(windows: Sequence[FollowupWindow]) -> list[FollowupWindow]:
     """Opening order; kinds that open together keep the contract's order."""
     return sorted(windows, key=lambda w: (w.opens_at, KIND_ORDER[WindowKind(w.kind)]))
+
+
+def window_order(document: Mapping[str, Any]) -> tuple[datetime, int]:
+    """`in_order`'s key for a window document."""
+    return document["opens_at"], KIND_ORDER[WindowKind(document["kind"])]
 
 
 def _set_state(window: FollowupWindow, state: WindowState, now: datetime) -> None:
@@ -176,8 +186,9 @@ async def list_windows(
     kind: WindowKind | None = None,
     opens_before: datetime | None = None,
     opens_after: datetime | None = None,
-) -> tuple[list[FollowupWindow], str | None]:
-    stmt = select(FollowupWindow).where(FollowupWindow.account_id == account_id)
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of windows as documents of `WindowRead`'s fields."""
+    stmt = select(*WINDOW_COLUMNS).where(FollowupWindow.account_id == account_id)
     if interview_id is not None:
         stmt = stmt.where(FollowupWindow.interview_id == interview_id)
     if state is not None:
@@ -188,7 +199,7 @@ async def list_windows(
         stmt = stmt.where(FollowupWindow.opens_at < opens_before)
     if opens_after is not None:
         stmt = stmt.where(FollowupWindow.opens_at > opens_after)
-    return await paginate(
+    return await paginate_documents(
         session,
         stmt,
         page,

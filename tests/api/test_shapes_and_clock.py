@@ -161,3 +161,32 @@ async def test_every_timestamp_a_request_writes_comes_from_the_frozen_clock(
         assert {w.state_changed_at for w in changed} == {FROZEN}
         hook = await session.get(WebhookEndpoint, endpoint.json()["id"])
         assert hook is not None and hook.updated_at == FROZEN
+
+
+async def test_lists_written_from_rows_show_each_item_as_get_does(
+    api: httpx.AsyncClient,
+) -> None:
+    """The interview and window lists skip the models (`app.api.responses`): each item
+    must still be exactly what `GET` (built from the Read models) returns, timestamps
+    with and without microseconds included."""
+    whole = await create_interview(api, starts_at="2099-03-01T09:00:00Z")
+    fraction = await create_interview(api, starts_at="2099-04-01T09:00:00.250000+02:00")
+    await api.patch(f"/v1/interviews/{fraction['id']}", json={"decision": "offer"})
+    listed = (await api.get("/v1/interviews")).json()["data"]
+    assert [item["id"] for item in listed] == [fraction["id"], whole["id"]]
+    for item in listed:
+        fetched = (await api.get(f"/v1/interviews/{item['id']}")).json()
+        assert item == fetched
+        assert fetched["starts_at"].endswith("Z")
+        windows = (await api.get(f"/v1/interviews/{item['id']}/windows")).json()["data"]
+        # The list's order breaks ties in opens_at by id; the interview's, by kind.
+        assert sorted(windows, key=by_id) == sorted(fetched["windows"], key=by_id)
+    assert listed[0]["starts_at"] == "2099-04-01T07:00:00.250000Z"
+    everywhere = (await api.get("/v1/followup-windows", params={"limit": 200})).json()["data"]
+    assert sorted(everywhere, key=by_id) == sorted(
+        (w for item in listed for w in item["windows"]), key=by_id
+    )
+
+
+def by_id(item: dict[str, Any]) -> str:
+    return str(item["id"])

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AccountDep, InterviewDep, NowDep, ResourceId, SessionDep, SyncPageDep
 from app.api.openapi import ApiRoute
+from app.api.responses import page_response
 from app.enums import Decision
 from app.schemas.common import ExternalId, IdRef, Page
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
@@ -27,7 +28,7 @@ async def create_interview(
     return await service.create_interview(session, account, body, now)
 
 
-@router.get("", summary="List interviews")
+@router.get("", response_model=Page[InterviewRead], summary="List interviews")
 async def list_interviews(
     session: SessionDep,
     account: AccountDep,
@@ -41,7 +42,7 @@ async def list_interviews(
     external_id: Annotated[
         ExternalId | None, Query(description="Only interviews with this `external_id`.")
     ] = None,
-) -> Page[InterviewRead]:
+) -> Response:
     """The account's interviews with their windows, newest first. `created_after`,
     `created_before` and `updated_after` select what changed since a client last synced."""
     data, cursor = await service.list_interviews(
@@ -52,7 +53,7 @@ async def list_interviews(
         decision=decision,
         external_id=external_id,
     )
-    return Page(data=data, next_cursor=cursor)
+    return page_response(data, cursor)
 
 
 @router.get("/{interview_id}", summary="Get an interview")

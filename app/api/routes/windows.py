@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
 from app.api.openapi import ApiRoute
+from app.api.responses import page_response
 from app.enums import WindowKind, WindowState
 from app.schemas.common import InputDatetime, Page
 from app.schemas.interviews import WindowRead
@@ -16,20 +17,25 @@ from app.services import windows as service
 router = APIRouter(tags=["follow-up windows"], route_class=ApiRoute)
 
 
-@router.get("/v1/interviews/{interview_id}/windows", summary="List an interview's windows")
+@router.get(
+    "/v1/interviews/{interview_id}/windows",
+    response_model=Page[WindowRead],
+    summary="List an interview's windows",
+)
 async def list_interview_windows(
     session: SessionDep, interview: InterviewDep, page: PageDep
-) -> Page[WindowRead]:
+) -> Response:
     """The interview's `thank_you`, `check_in` and `brief_referees` windows, by `opens_at`
     ascending."""
     rows, cursor = await service.list_windows(
         session, interview.account_id, page, interview_id=interview.id
     )
-    return Page(data=[WindowRead.model_validate(w) for w in rows], next_cursor=cursor)
+    return page_response(rows, cursor)
 
 
 @router.get(
     "/v1/followup-windows",
+    response_model=Page[WindowRead],
     name="list_followup_windows",
     summary="List windows across the account",
 )
@@ -45,7 +51,7 @@ async def list_windows(
     opens_after: Annotated[
         InputDatetime | None, Query(description="Only windows opening after this instant.")
     ] = None,
-) -> Page[WindowRead]:
+) -> Response:
     """Every interview's windows, by `opens_at` ascending, each with its `interview_id`:
     for example the `open` ones to act on now, or those opening this week."""
     rows, cursor = await service.list_windows(
@@ -57,4 +63,4 @@ async def list_windows(
         opens_before=opens_before,
         opens_after=opens_after,
     )
-    return Page(data=[WindowRead.model_validate(w) for w in rows], next_cursor=cursor)
+    return page_response(rows, cursor)
