@@ -6,11 +6,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import String, and_, bindparam, select
+from sqlalchemy import String, Table, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Account, ApiKey, Interview
+from app.db.session import attach
 from app.errors import NotFoundError, UnauthorizedError
 from app.services.pagination import PageRequest, paginate
 
@@ -44,31 +46,44 @@ async def create_account(session: AsyncSession, name: str) -> tuple[Account, Iss
     return account, issued
 
 
+_ACCOUNTS = cast(Table, Account.__table__)
+_KEYS = cast(Table, ApiKey.__table__)
+_INTERVIEWS = cast(Table, Interview.__table__)
 _KEY_HASH = bindparam("key_hash", type_=String())
 _INTERVIEW_ID = bindparam("interview_id", type_=String())
+_LIVE_KEY = and_(_KEYS.c.key_hash == _KEY_HASH, _KEYS.c.revoked_at.is_(None))
 _ACCOUNT_OF_KEY = (
-    select(Account)
-    .join(ApiKey, ApiKey.account_id == Account.id)
-    .where(ApiKey.key_hash == _KEY_HASH, ApiKey.revoked_at.is_(None))
+    select(*_ACCOUNTS.c)
+    .select_from(_ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id))
+    .where(_LIVE_KEY)
 )
+_INTERVIEW_COLUMNS = {f"interview_{column.key}": column.key for column in _INTERVIEWS.c}
 _ACCOUNT_AND_INTERVIEW = (
-    select(Account, Interview)
-    .join(ApiKey, ApiKey.account_id == Account.id)
-    .outerjoin(Interview, and_(Interview.id == _INTERVIEW_ID, Interview.account_id == Account.id))
-    .where(ApiKey.key_hash == _KEY_HASH, ApiKey.revoked_at.is_(None))
+    select(
+        *_ACCOUNTS.c,
+        *(_INTERVIEWS.c[key].label(label) for label, key in _INTERVIEW_COLUMNS.items()),
+    )
+    .select_from(
+        _ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id).outerjoin(
+            _INTERVIEWS,
+            and_(_INTERVIEWS.c.id == _INTERVIEW_ID, _INTERVIEWS.c.account_id == _ACCOUNTS.c.id),
+        )
+    )
+    .where(_LIVE_KEY)
 )
-"""Built once (with bind parameters): a request pays no statement building."""
+"""Built once, Core (`app.db.session.attach` makes ORM objects of the rows): a request
+pays no statement building and no ORM loading."""
+_ACCOUNT_COLUMNS = tuple(column.key for column in _ACCOUNTS.c)
 
 UNAUTHORIZED = "The API key is missing, unknown or revoked."
 
 
 async def authenticate(session: AsyncSession, plain: str) -> Account:
     """The account of a live key, or 401."""
-    result = await session.scalars(_ACCOUNT_OF_KEY, {"key_hash": hash_key(plain)})
-    account = result.first()
-    if account is None:
+    row = (await session.execute(_ACCOUNT_OF_KEY, {"key_hash": hash_key(plain)})).first()
+    if row is None:
         raise UnauthorizedError(UNAUTHORIZED)
-    return account
+    return attach(session, Account, dict(row._mapping))
 
 
 async def authenticate_in_interview(
@@ -81,7 +96,12 @@ async def authenticate_in_interview(
     row = (await session.execute(_ACCOUNT_AND_INTERVIEW, params)).first()
     if row is None:
         raise UnauthorizedError(UNAUTHORIZED)
-    return row[0], row[1]
+    values = row._mapping
+    account = attach(session, Account, {key: values[key] for key in _ACCOUNT_COLUMNS})
+    if values["interview_id"] is None:
+        return account, None
+    interview = {key: values[label] for label, key in _INTERVIEW_COLUMNS.items()}
+    return account, attach(session, Interview, interview)
 
 
 async def list_keys(

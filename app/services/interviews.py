@@ -165,7 +165,8 @@ async def list_interviews(
         stmt = stmt.where(_INTERVIEWS.c.decision == decision.value)
     if external_id is not None:
         stmt = stmt.where(_INTERVIEWS.c.external_id == external_id)
-    paged = page_query(stmt, page, sort=Interview.created_at, tiebreak=Interview.id).subquery()
+    sort, tiebreak = _INTERVIEWS.c.created_at, _INTERVIEWS.c.id
+    paged = page_query(stmt, page, sort=sort, tiebreak=tiebreak).subquery()
     windows = [column.label(f"window_{column.key}") for column in WINDOW_COLUMNS]
     joined = await session.execute(
         select(paged, *windows)

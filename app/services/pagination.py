@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Column, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -61,6 +61,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return sort_value, row_id
 
 
+SortKey = InstrumentedAttribute[Any] | Column[Any]
+"""An ORM attribute, or a table's column (for statements that load no ORM object)."""
+
+
+def _columns_of(tiebreak: SortKey) -> Any:
+    """What holds the listed rows' `created_at` (and `updated_at`): the mapped class, or
+    the table's columns."""
+    if isinstance(tiebreak, Column):
+        return tiebreak.table.c
+    return tiebreak.class_
+
+
 def _within_sync_window(stmt: Select[tuple[T]], page: PageRequest, entity: Any) -> Select[tuple[T]]:
     if page.created_after is not None:
         stmt = stmt.where(entity.created_at > page.created_after)
@@ -76,8 +88,8 @@ def page_query(
     stmt: Select[tuple[T]],
     page: PageRequest,
     *,
-    sort: InstrumentedAttribute[datetime],
-    tiebreak: InstrumentedAttribute[str],
+    sort: SortKey,
+    tiebreak: SortKey,
     descending: bool = True,
 ) -> Select[tuple[T]]:
     """`stmt` within the page's sync bounds, limited to the page after the cursor, plus
@@ -86,7 +98,7 @@ def page_query(
     The sync bounds apply to the listed entity's `created_at` and `updated_at`; an entity
     that never changes after it is created (no `updated_at`) was last changed then.
     """
-    stmt = _within_sync_window(stmt, page, tiebreak.class_)
+    stmt = _within_sync_window(stmt, page, _columns_of(tiebreak))
     if page.cursor is not None:
         sort_value, row_id = decode_cursor(page.cursor)
         if descending:
@@ -102,8 +114,8 @@ def page_of(
     rows: list[T],
     page: PageRequest,
     *,
-    sort: InstrumentedAttribute[datetime],
-    tiebreak: InstrumentedAttribute[str],
+    sort: SortKey,
+    tiebreak: SortKey,
 ) -> tuple[list[T], str | None]:
     """The rows (objects, or documents: dicts) of a `page_query` cut to the page, and the
     cursor to the next (or None)."""
@@ -136,8 +148,8 @@ async def paginate_documents(
     stmt: Select[Any],
     page: PageRequest,
     *,
-    sort: InstrumentedAttribute[datetime],
-    tiebreak: InstrumentedAttribute[str],
+    sort: SortKey,
+    tiebreak: SortKey,
     descending: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """`paginate` for a select of plain columns: each row a dict by column name, ready

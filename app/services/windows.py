@@ -37,8 +37,9 @@ from app.windows.schedule import (
 
 KIND_ORDER = {kind: index for index, kind in enumerate(WindowKind)}
 
+_WINDOWS = cast(Table, FollowupWindow.__table__)
 WINDOW_FIELDS = tuple(WindowRead.model_fields)
-WINDOW_COLUMNS = tuple(cast(Table, FollowupWindow.__table__).c[name] for name in WINDOW_FIELDS)
+WINDOW_COLUMNS = tuple(_WINDOWS.c[name] for name in WINDOW_FIELDS)
 """A window's columns as its one shape (`WindowRead`) names them, for lists read
 straight into documents."""
 
@@ -188,23 +189,23 @@ async def list_windows(
     opens_after: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of windows as documents of `WindowRead`'s fields."""
-    stmt = select(*WINDOW_COLUMNS).where(FollowupWindow.account_id == account_id)
+    stmt = select(*WINDOW_COLUMNS).where(_WINDOWS.c.account_id == account_id)
     if interview_id is not None:
-        stmt = stmt.where(FollowupWindow.interview_id == interview_id)
+        stmt = stmt.where(_WINDOWS.c.interview_id == interview_id)
     if state is not None:
-        stmt = stmt.where(FollowupWindow.state == state.value)
+        stmt = stmt.where(_WINDOWS.c.state == state.value)
     if kind is not None:
-        stmt = stmt.where(FollowupWindow.kind == kind.value)
+        stmt = stmt.where(_WINDOWS.c.kind == kind.value)
     if opens_before is not None:
-        stmt = stmt.where(FollowupWindow.opens_at < opens_before)
+        stmt = stmt.where(_WINDOWS.c.opens_at < opens_before)
     if opens_after is not None:
-        stmt = stmt.where(FollowupWindow.opens_at > opens_after)
+        stmt = stmt.where(_WINDOWS.c.opens_at > opens_after)
     return await paginate_documents(
         session,
         stmt,
         page,
-        sort=FollowupWindow.opens_at,
-        tiebreak=FollowupWindow.id,
+        sort=_WINDOWS.c.opens_at,
+        tiebreak=_WINDOWS.c.id,
         descending=False,
     )
 
