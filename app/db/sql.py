@@ -9,10 +9,10 @@ inside the same transaction, which costs no network round trip there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, func, literal, literal_column, select
+from sqlalchemy import Select, String, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -72,18 +72,30 @@ def _subscribes_sqlite(element: subscribes, compiler: SQLCompiler, **kw: Any) ->
 
 
 async def write_together(
-    session: AsyncSession, writes: Sequence[UpdateBase], *, notify: str | None = None
+    session: AsyncSession,
+    writes: tuple[UpdateBase, ...],
+    params: dict[str, Any],
+    *,
+    notify: str | None = None,
 ) -> None:
-    """Run `writes` in order in the session's transaction, and `pg_notify(notify)` after
-    them on PostgreSQL: there all of it is one statement, one round trip."""
+    """Run `writes` (prebuilt statements with bind parameters, all filled from `params`)
+    in order in the session's transaction, and `pg_notify(notify)` after them on
+    PostgreSQL: there all of it is one statement, one round trip."""
     if session.get_bind().dialect.name != "postgresql":
         for write in writes:
-            await session.execute(write)
+            await session.execute(write, params)
         return
+    await session.execute(_together(writes, notify), params)
+
+
+@lru_cache(maxsize=64)
+def _together(writes: tuple[UpdateBase, ...], notify: str | None) -> Select[Any]:
+    """The writes as the data-modifying parts of one `WITH`, built once per combination
+    (the statements themselves are built once): its cache key is computed once too."""
     last: ColumnElement[Any] = (
         literal_column("1")
         if notify is None
         else func.pg_notify(literal(notify, String()), literal("", String()))
     )
     ctes = (write.cte(f"write_{index}") for index, write in enumerate(writes))
-    await session.execute(select(last).add_cte(*ctes))
+    return select(last).add_cte(*ctes)

@@ -143,6 +143,10 @@ _PARTS = (
         platform="platform",
     ),
 )
+_INSERT_ATTEMPT = insert(_attempts_t).values(
+    {column.key: bindparam(f"attempt_{column.key}", type_=column.type) for column in _attempts_t.c}
+)
+"""A stored attempt's INSERT, built once: its values come as `attempt_<column>`."""
 HISTORY = union_all(*_PARTS)
 """What judging an attempt needs besides the interview, in one statement: the
 candidate's name, the interview's contacts and its stored attempts (no subject or body:
@@ -296,7 +300,7 @@ async def record_attempt(
             findings=findings,
         )
         await write_with_events(
-            session, [], account.id, [(EventType.CONTACT_ATTEMPT_REJECTED, rejected)], now
+            session, (), {}, account.id, [(EventType.CONTACT_ATTEMPT_REJECTED, rejected)], now
         )
         raise _violation(evaluation, findings)
 
@@ -330,16 +334,18 @@ async def record_attempt(
         ),
         interview.ends_at,
     )
-    changes: list[UpdateBase] = [insert(_attempts_t).values(row)]
+    changes: tuple[UpdateBase, ...] = (_INSERT_ATTEMPT,)
+    params = {f"attempt_{name}": value for name, value in row.items()}
     if moved:
-        changes.append(window_service.set_states(moved, now))
+        changes += (window_service.set_states(len(moved)),)
+        params.update(window_service.state_params(moved, now))
     data = AttemptEventData(
         attempt=read, interview_id=interview.id, verdict=evaluation.verdict, findings=findings
     )
     events: list[tuple[EventType, BaseModel]] = [(EventType.CONTACT_ATTEMPT_RECORDED, data)]
     if evaluation.verdict is Verdict.FLAGGED:
         events.append((EventType.CONTACT_ATTEMPT_FLAGGED, data))
-    await write_with_events(session, changes, account.id, events, now)
+    await write_with_events(session, changes, params, account.id, events, now)
     return read
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import String, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Update
 
+from app.db.base import UTCDateTime
 from app.db.models import (
     Account,
     Contact,
@@ -164,17 +166,37 @@ def attempt_transitions(
     return moved
 
 
-def set_states(states: Mapping[str, WindowState], now: datetime) -> Update:
-    """One UPDATE giving each window (by id) its new state, changed at `now`."""
-    table = cast(Table, FollowupWindow.__table__)
+@cache
+def set_states(count: int) -> Update:
+    """One UPDATE giving `count` windows (bind parameters `window{i}_id`,
+    `window{i}_state`) a new state, changed at `windows_changed_at` (`state_params`).
+    Built once per count."""
+    ids = [bindparam(f"window{index}_id", type_=String()) for index in range(count)]
+    states = [bindparam(f"window{index}_state", type_=String()) for index in range(count)]
     new_state = case(
-        {window_id: state.value for window_id, state in states.items()}, value=table.c.id
+        *(
+            (_WINDOWS.c.id == window_id, state)
+            for window_id, state in zip(ids, states, strict=True)
+        ),
+        else_=_WINDOWS.c.state,
     )
     return (
-        update(table)
-        .where(table.c.id.in_(list(states)))
-        .values(state=new_state, state_changed_at=now)
+        update(_WINDOWS)
+        .where(_WINDOWS.c.id.in_(ids))
+        .values(
+            state=new_state,
+            state_changed_at=bindparam("windows_changed_at", type_=UTCDateTime()),
+        )
     )
+
+
+def state_params(states: Mapping[str, WindowState], now: datetime) -> dict[str, Any]:
+    """The values of `set_states(len(states))`."""
+    params: dict[str, Any] = {"windows_changed_at": now}
+    for index, (window_id, state) in enumerate(states.items()):
+        params[f"window{index}_id"] = window_id
+        params[f"window{index}_state"] = state.value
+    return params
 
 
 async def list_windows(

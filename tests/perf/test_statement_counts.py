@@ -193,3 +193,22 @@ async def test_statements_per_request_stay_within_the_ceiling(
     assert counter.statements, "the listener saw no statement: is it on the app's engine?"
     assert len(counter.statements) <= statements, counter.report()
     assert counter.round_trips <= round_trips, counter.report()
+
+
+@pytest.mark.parametrize(
+    "route", ["evaluate", "record", "record_idempotent", "list_interviews", "list_windows"]
+)
+async def test_a_repeated_request_compiles_no_new_statement(
+    route: str, api: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The hot statements are built once with bind parameters, so their cache keys stay
+    stable: a second request of the same shape finds every statement compiled already
+    (a statement that embeds a value in its cache key would add an entry each time)."""
+    scenario = await make_scenario(api, app)
+    await request(api, route, scenario.interviews[0], 0)
+    compiled = app.state.engine.sync_engine._compiled_cache
+    assert compiled is not None, "the engine keeps no compiled cache"
+    before = len(compiled)
+    await request(api, route, scenario.interviews[1], 1)
+    await request(api, route, scenario.interviews[2], 2)
+    assert len(compiled) == before
