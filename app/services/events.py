@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, and_, delete, exists, insert, literal_column, select
+from sqlalchemy import Table, and_, bindparam, delete, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ColumnElement
@@ -89,35 +90,59 @@ async def record_events(session: AsyncSession, events: Sequence[NewEvent], now: 
     await notify_workers(session)
 
 
+_EVENT_COLUMNS = ("id", "account_id", "type", "data", "created_at")
+
+
+@cache
+def event_writes(count: int) -> tuple[UpdateBase, ...]:
+    """The INSERT of `count` events (a statement each: a multi-row VALUES holding JSON
+    gets a new cache key every time) and of their deliveries, with the bind parameters
+    `event_params` fills. Built once per count, so a request builds no statement."""
+    table = cast(Table, Event.__table__)
+    inserts = [
+        insert(table).values(
+            {
+                name: bindparam(f"event{index}_{name}", type_=table.c[name].type)
+                for name in _EVENT_COLUMNS
+            }
+        )
+        for index in range(count)
+    ]
+    return (*inserts, fan_out_write(count))
+
+
+def event_params(
+    account_id: str, events: Sequence[tuple[EventType, BaseModel]], now: datetime
+) -> dict[str, Any]:
+    """The values of `event_writes(len(events))`: every event stamped `now`, like
+    `record_event`'s."""
+    params: dict[str, Any] = {}
+    for index, (type_, data) in enumerate(events):
+        values = {
+            "id": new_id("evt"),
+            "account_id": account_id,
+            "type": type_.value,
+            "data": _payload(NewEvent(account_id, type_, data)),
+            "created_at": now,
+        }
+        params.update({f"event{index}_{name}": value for name, value in values.items()})
+    return params
+
+
 async def write_with_events(
     session: AsyncSession,
-    changes: Sequence[UpdateBase],
+    changes: tuple[UpdateBase, ...],
+    params: dict[str, Any],
     account_id: str,
     events: Sequence[tuple[EventType, BaseModel]],
     now: datetime,
 ) -> None:
-    """A change's own writes, then its events and their deliveries, and the workers'
-    wake-up: the outbox of one request in one round trip on PostgreSQL
-    (`app.db.sql.write_together`). Every event is stamped `now`, like `record_event`'s."""
-    stored = [StoredEvent(new_id("evt"), account_id, type_.value, now) for type_, _ in events]
-    rows = [
-        {
-            "id": event.id,
-            "account_id": account_id,
-            "type": event.type,
-            "data": _payload(NewEvent(account_id, type_, data)),
-            "created_at": now,
-        }
-        for event, (type_, data) in zip(stored, events, strict=True)
-    ]
-    # A row each: a multi-row VALUES holding JSON would get a new cache key every time,
-    # and so be compiled again on every request.
-    table = cast(Table, Event.__table__)
-    writes = [*changes, *(insert(table).values(row) for row in rows)]
-    deliveries = fan_out_write(stored)
-    if deliveries is not None:
-        writes.append(deliveries)
-    await write_together(session, writes, notify=WAKEUP_CHANNEL)
+    """A change's own writes (prebuilt, with their `params`), then its events and their
+    deliveries, and the workers' wake-up: the outbox of one request in one round trip on
+    PostgreSQL (`app.db.sql.write_together`)."""
+    writes = (*changes, *event_writes(len(events)))
+    values = {**params, **event_params(account_id, events, now)}
+    await write_together(session, writes, values, notify=WAKEUP_CHANNEL)
 
 
 def event_read(event: Event) -> EventRead:
