@@ -115,11 +115,23 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
         raise SystemExit(STARTUP_FAILURE)
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn's supervisor waits for a process to answer its ping before killing and
+replacing it. Its default, 5 s, is shorter than a start when one process per CPU imports
+the app at once on a CPU quota below the CPU count: each replacement would be killed too."""
+
+
 def serve_processes(factory: str, workers: int, options: dict[str, Any]) -> None:
     """`workers` processes, each building its app by calling `factory` (an import
     string), accepting on one listening socket under uvicorn's supervisor. On SIGTERM the
     supervisor drains them and returns, so the command exits 0."""
-    config = uvicorn.Config(factory, factory=True, workers=workers, **options)
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
+    )
     Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()
 
 

@@ -19,7 +19,14 @@ import pytest
 from pydantic import SecretStr
 
 from app import cli
-from app.cli import api_workers, available_cpus, build_parser, main, settings_report
+from app.cli import (
+    api_workers,
+    available_cpus,
+    build_parser,
+    main,
+    serve_processes,
+    settings_report,
+)
 from app.db.migrate import upgrade_head
 from app.settings import Settings, get_settings
 from tests.servers import Server, followup_env, free_port
@@ -292,3 +299,29 @@ def test_api_processes_turn_nagle_off_on_accepted_connections(tmp_path: Path) ->
         server.terminate()
     assert all(answer["pid"] != supervisor for answer in answers), answers
     assert [answer["nodelay"] for answer in answers] == [1] * 10, answers
+
+
+def test_api_processes_share_a_tcp_socket_and_get_time_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn's supervisor kills a process that does not answer its ping in time (5 s by
+    default): too short when a process per CPU imports the app at once on a CPU quota."""
+    started: list[tuple[Any, list[socket.socket]]] = []
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+            started.append((config, sockets))
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli, "Multiprocess", Supervisor)
+    options = {"host": "127.0.0.1", "port": free_port(), "log_config": None}
+    serve_processes("tests.test_cli:nodelay_probe", 2, options)
+
+    [(config, [listening])] = started
+    with listening:
+        assert listening.proto == socket.IPPROTO_TCP
+        assert listening.getsockname()[1] == options["port"]
+    assert config.workers == 2
+    assert config.timeout_worker_healthcheck >= 30
