@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+from uvicorn.supervisors import Multiprocess
 
 from app import listen
 from app.crypto import ConfigurationError, new_key
@@ -63,8 +66,30 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
-    options: dict[str, Any] = {
+APP_FACTORY = "app.main:create_app"
+"""What each process of `followup api --workers K` (K > 1) imports and calls to build its app."""
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (which `taskset` and cpusets
+    narrow) where the platform has one, else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def api_workers(requested: int | None, settings: Settings) -> int:
+    """`--workers` when given; else one process per CPU, except on SQLite: one file has
+    one writer at a time, so the API stays one process there unless asked otherwise."""
+    from app.db.session import is_sqlite
+
+    if requested is not None:
+        return requested
+    return 1 if is_sqlite(settings.database_url) else available_cpus()
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    return {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
@@ -73,10 +98,12 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
         "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
         "timeout_keep_alive": settings.keep_alive_timeout,
     }
+
+
+def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
+    options = _options(settings)
     if workers > 1:
-        # uvicorn's supervisor starts the processes, each building the app from the
-        # environment; on SIGTERM it drains them and returns, so the command exits 0.
-        uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
+        serve_processes(APP_FACTORY, workers, options)
         return
 
     from app.main import create_app
@@ -86,6 +113,36 @@ def _serve(settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
     server.run()
     if not server.started:
         raise SystemExit(STARTUP_FAILURE)
+
+
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn's supervisor waits for a process to answer its ping before killing and
+replacing it. Its default, 5 s, is shorter than a start when one process per CPU imports
+the app at once on a CPU quota below the CPU count: each replacement would be killed too."""
+
+
+def serve_processes(factory: str, workers: int, options: dict[str, Any]) -> None:
+    """`workers` processes, each building its app by calling `factory` (an import
+    string), accepting on one listening socket under uvicorn's supervisor. On SIGTERM the
+    supervisor drains them and returns, so the command exits 0."""
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
+    )
+    Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()
+
+
+def _tcp_socket(sock: socket.socket) -> socket.socket:
+    """The listening socket, declared TCP. asyncio turns Nagle's algorithm off on an
+    accepted connection only when its socket says IPPROTO_TCP; uvicorn's says 0, which
+    left Nagle on with --workers: ~40 ms per keep-alive response (a response goes out in
+    two writes, and the second waits for the client's delayed ACK)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return sock
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, sock.detach())
 
 
 def _worker(settings: Settings) -> None:
@@ -292,8 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--workers",
         type=_positive,
-        default=1,
-        help="API processes sharing the port, under one supervisor (default 1)",
+        help=(
+            "API processes sharing the port, under one supervisor (default: one per CPU "
+            f"this process may use, {available_cpus()} here; 1 on SQLite)"
+        ),
     )
     worker_help = (
         "the background worker only: opens follow-up windows, delivers signed webhooks "
@@ -372,7 +431,7 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "serve":
         _serve(settings, with_worker=True)
     elif args.command == "api":
-        _serve(settings, with_worker=False, workers=args.workers)
+        _serve(settings, with_worker=False, workers=api_workers(args.workers, settings))
     elif args.command == "worker":
         _worker(settings)
     elif args.command == "listen":

@@ -1,21 +1,37 @@
-"""The `followup` command line: version, listen options, help, settings report, SIGTERM."""
+"""The `followup` command line: version, listen options, help, settings report, SIGTERM,
+API processes (how many, and Nagle's algorithm off on their connections)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.cli import build_parser, main, settings_report
+from app import cli
+from app.cli import (
+    api_workers,
+    available_cpus,
+    build_parser,
+    main,
+    serve_processes,
+    settings_report,
+)
 from app.db.migrate import upgrade_head
 from app.settings import Settings, get_settings
 from tests.servers import Server, followup_env, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +96,9 @@ def test_serve_and_api_help_list_every_setting_with_its_default(
         assert f"FOLLOWUP_{field.upper()} " in text
     assert "default: 8000" in text
     assert "default: sqlite+aiosqlite:///./followup.db" in text
+    if command == "api":
+        default = f"one per CPU this process may use, {available_cpus()} here; 1 on SQLite"
+        assert default in " ".join(text.split())  # argparse wraps the help
 
 
 def test_settings_names_the_source_of_every_value(
@@ -173,3 +192,136 @@ def test_api_exits_0_on_sigterm_after_draining(extra: list[str], tmp_path: Path)
         log = server.output()
     assert code == 0, log
     assert "Traceback" not in log
+
+
+SQLITE = "sqlite+aiosqlite:///./followup.db"
+POSTGRES = "postgresql+asyncpg://followup@db/followup"
+
+
+def test_available_cpus_follow_the_affinity_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {2, 5, 7}, raising=False)
+    assert available_cpus() == 3
+
+
+def test_available_cpus_fall_back_to_the_machine_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert available_cpus() == 6
+
+
+@pytest.mark.parametrize(
+    ("requested", "database", "expected"),
+    [
+        (None, POSTGRES, 3),  # one per CPU
+        (None, SQLITE, 1),  # one writer per file: one process unless asked
+        (2, SQLITE, 2),
+        (1, POSTGRES, 1),
+    ],
+)
+def test_api_workers_default_to_the_cpus_except_on_sqlite(
+    requested: int | None, database: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "available_cpus", lambda: 3)
+    assert api_workers(requested, Settings(database_url=database)) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [(["api"], 3), (["api", "--workers", "1"], 1), (["serve"], 1)]
+)
+def test_api_starts_one_process_per_cpu_and_serve_one(
+    argv: list[str], expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[bool, int]] = []
+
+    def serve(_settings: Settings, *, with_worker: bool, workers: int = 1) -> None:
+        started.append((with_worker, workers))
+
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", POSTGRES)
+    monkeypatch.setattr(cli, "available_cpus", lambda: 3)
+    monkeypatch.setattr(cli, "_serve", serve)
+    monkeypatch.setattr(cli, "_configure_logging", lambda _settings: None)
+    monkeypatch.setattr(cli, "prepare_process", lambda: None)
+
+    main(argv)
+
+    assert started == [(argv[0] == "serve", expected)]
+
+
+Scope = MutableMapping[str, Any]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+def _own_socket_nodelay(peer: tuple[str, int]) -> int | None:
+    """TCP_NODELAY of this process's socket connected to `peer` (None: no such socket)."""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fd = os.dup(int(name))
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            os.close(fd)
+            continue
+        with socket.socket(fileno=fd) as sock:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):  # listening: no peer
+                    if sock.getpeername()[:2] == peer:
+                        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    return None
+
+
+def nodelay_probe() -> Callable[[Scope, Any, Send], Awaitable[None]]:
+    """A test-only app for `serve_processes`: answers with the process that accepted the
+    request's connection and whether Nagle's algorithm is off on its side of it."""
+
+    async def app(scope: Scope, _receive: Any, send: Send) -> None:
+        peer = scope["client"]
+        body = {"pid": os.getpid(), "nodelay": _own_socket_nodelay((peer[0], peer[1]))}
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+    return app
+
+
+def test_api_processes_turn_nagle_off_on_accepted_connections(tmp_path: Path) -> None:
+    """With Nagle on, a keep-alive response waited ~40 ms for the client's delayed ACK."""
+    port = free_port()
+    options = {"host": "127.0.0.1", "port": port, "lifespan": "off", "log_config": None}
+    code = (
+        "from app.cli import serve_processes; "
+        f"serve_processes('tests.test_cli:nodelay_probe', 2, {options!r})"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with Server([sys.executable, "-c", code], env, tmp_path, port) as server:
+        assert server.proc is not None
+        supervisor = server.proc.pid
+        answers = [httpx.get(f"{server.base_url}/").json() for _ in range(10)]
+        server.terminate()
+    assert all(answer["pid"] != supervisor for answer in answers), answers
+    assert [answer["nodelay"] for answer in answers] == [1] * 10, answers
+
+
+def test_api_processes_share_a_tcp_socket_and_get_time_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn's supervisor kills a process that does not answer its ping in time (5 s by
+    default): too short when a process per CPU imports the app at once on a CPU quota."""
+    started: list[tuple[Any, list[socket.socket]]] = []
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: list[socket.socket]) -> None:
+            started.append((config, sockets))
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli, "Multiprocess", Supervisor)
+    options = {"host": "127.0.0.1", "port": free_port(), "log_config": None}
+    serve_processes("tests.test_cli:nodelay_probe", 2, options)
+
+    [(config, [listening])] = started
+    with listening:
+        assert listening.proto == socket.IPPROTO_TCP
+        assert listening.getsockname()[1] == options["port"]
+    assert config.workers == 2
+    assert config.timeout_worker_healthcheck >= 30
