@@ -280,7 +280,9 @@ def servers(
         data.candidate_id,
     ]
     with ExitStack() as stack:
-        api = stack.enter_context(process(followup_command("api"), env, logs / "api.log"))
+        api = stack.enter_context(
+            process(followup_command("api", "--workers", "1"), env, logs / "api.log")
+        )
         wait_http(f"http://127.0.0.1:{api_port}/healthz")
         if baselines:
             base = stack.enter_context(process(baseline, None, logs / "baseline.log"))

@@ -66,7 +66,11 @@ class Server:
             self.proc = subprocess.Popen(
                 self.command, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
             )
-        self.wait_ready("/healthz")
+        try:
+            self.wait_ready("/healthz")
+        except BaseException:
+            self.__exit__(None, None, None)  # a server that never came up is not left running
+            raise
         return self
 
     def wait_ready(self, path: str) -> httpx.Response:

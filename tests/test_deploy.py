@@ -106,7 +106,10 @@ def test_compose_runs_migrate_once_then_two_apis_and_two_workers() -> None:
     assert migrate["command"] == ["followup", "migrate"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name, command in (("api", ["followup", "api"]), ("worker", ["followup", "worker"])):
+    for name, command in (
+        ("api", ["followup", "api", "--workers", "1"]),
+        ("worker", ["followup", "worker"]),
+    ):
         service = services[name]
         assert service["command"] == command
         assert service["deploy"]["replicas"] == 2
