@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Account
-from app.policy import DEFAULT_POLICY_DOCUMENT, PolicySettings, settings_from_document
+from app.policy import (
+    DEFAULT_POLICY_DOCUMENT,
+    DEFAULT_SETTINGS,
+    PolicySettings,
+    settings_from_document,
+)
 from app.services.windows import reschedule_account
 
 
@@ -17,7 +22,10 @@ def policy_document(account: Account) -> dict[str, Any]:
 
 
 def policy_settings(account: Account) -> PolicySettings:
-    return settings_from_document(policy_document(account))
+    """Read-only use of the document: no copy, and the defaults are parsed once."""
+    if account.policy is None:
+        return DEFAULT_SETTINGS
+    return settings_from_document(account.policy)
 
 
 async def replace_policy(
