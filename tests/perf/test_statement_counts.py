@@ -10,7 +10,8 @@ interview that ended 10 days ago with a hiring manager, a referee, earlier attem
 open windows.
 
 A change that adds a statement to one of these routes fails here. When a change removes
-some, lower the ceiling to the new count in the same commit. The goal:
+some, lower the ceiling to the new count in the same commit. The goal, met on
+PostgreSQL (on SQLite `record` takes 6, see below):
 
     record <= 5 statements (an Idempotency-Key adds its own claim and store),
     evaluate <= 3, each list <= 2.
@@ -35,18 +36,22 @@ from tests.api.factories import create_candidate, create_contact, create_intervi
 
 # (statements, round trips) per route and backend: today's counts, to be lowered.
 CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
+    # SQLite has no data-modifying WITH: the outbox writes of a record (attempt, window
+    # states, event, deliveries) run one by one, in process, with no network round trip.
     "sqlite": {
-        "evaluate": (5, 7),
-        "record": (10, 12),
-        "record_idempotent": (12, 14),
+        "evaluate": (2, 4),
+        "record": (6, 8),
+        "record_idempotent": (9, 11),
         "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
-    # One more statement on the record routes: the wake-up NOTIFY.
+    # PostgreSQL: authentication loads the interview, one read for the history, and one
+    # statement writes the attempt, its windows, events and deliveries and sends the
+    # NOTIFY. Reads run outside a transaction (the BEGIN counted is not sent).
     "postgresql": {
-        "evaluate": (5, 7),
-        "record": (11, 13),
-        "record_idempotent": (13, 15),
+        "evaluate": (2, 4),
+        "record": (3, 5),
+        "record_idempotent": (6, 8),
         "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
