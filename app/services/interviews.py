@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, String, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import format_utc
@@ -16,7 +17,7 @@ from app.schemas.events import InterviewEventData
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
 from app.services.events import record_event
-from app.services.pagination import PageRequest, page_of, page_query
+from app.services.pagination import PageRequest, keyset, keyset_query, page_of
 from app.services.policy_settings import policy_settings
 from app.services.windows import WINDOW_COLUMNS, WINDOW_FIELDS, window_order
 
@@ -144,6 +145,34 @@ _INTERVIEWS = cast(Table, Interview.__table__)
 _WINDOWS = cast(Table, FollowupWindow.__table__)
 
 
+@lru_cache(maxsize=256)
+def _interview_page(
+    filters: tuple[bool, bool, bool], shape: tuple[bool, bool, bool, bool]
+) -> Select[Any]:
+    """The interview list's statement for one combination of filters and page bounds,
+    with bind parameters: built once, so a request builds no statement."""
+    by_candidate, by_decision, by_external_id = filters
+    # Labels, not the table's columns: the subquery then copies no foreign keys.
+    stmt = select(*(_INTERVIEWS.c[name].label(name) for name in INTERVIEW_FIELDS)).where(
+        _INTERVIEWS.c.account_id == bindparam("account_id", type_=String())
+    )
+    if by_candidate:
+        stmt = stmt.where(_INTERVIEWS.c.candidate_id == bindparam("candidate_id", type_=String()))
+    if by_decision:
+        stmt = stmt.where(_INTERVIEWS.c.decision == bindparam("decision", type_=String()))
+    if by_external_id:
+        stmt = stmt.where(_INTERVIEWS.c.external_id == bindparam("external_id", type_=String()))
+    paged = keyset_query(
+        stmt, shape, sort=_INTERVIEWS.c.created_at, tiebreak=_INTERVIEWS.c.id
+    ).subquery()
+    windows = [column.label(f"window_{column.key}") for column in WINDOW_COLUMNS]
+    return (
+        select(paged, *windows)
+        .outerjoin(_WINDOWS, _WINDOWS.c.interview_id == paged.c.id)
+        .order_by(paged.c.created_at.desc(), paged.c.id.desc())
+    )
+
+
 async def list_interviews(
     session: AsyncSession,
     account_id: str,
@@ -156,23 +185,16 @@ async def list_interviews(
     """A page of interviews, each with its windows, in one query (the page's interviews,
     a keyset subquery, joined to their windows), as documents of `InterviewRead`'s
     fields: no ORM object or model is built for a list."""
-    stmt = select(*(_INTERVIEWS.c[name] for name in INTERVIEW_FIELDS)).where(
-        _INTERVIEWS.c.account_id == account_id
-    )
-    if candidate_id is not None:
-        stmt = stmt.where(_INTERVIEWS.c.candidate_id == candidate_id)
-    if decision is not None:
-        stmt = stmt.where(_INTERVIEWS.c.decision == decision.value)
-    if external_id is not None:
-        stmt = stmt.where(_INTERVIEWS.c.external_id == external_id)
-    sort, tiebreak = _INTERVIEWS.c.created_at, _INTERVIEWS.c.id
-    paged = page_query(stmt, page, sort=sort, tiebreak=tiebreak).subquery()
-    windows = [column.label(f"window_{column.key}") for column in WINDOW_COLUMNS]
-    joined = await session.execute(
-        select(paged, *windows)
-        .outerjoin(_WINDOWS, _WINDOWS.c.interview_id == paged.c.id)
-        .order_by(paged.c.created_at.desc(), paged.c.id.desc())
-    )
+    bounds = keyset(page)
+    params = {
+        **bounds.params,
+        "account_id": account_id,
+        "candidate_id": candidate_id,
+        "decision": decision.value if decision is not None else None,
+        "external_id": external_id,
+    }
+    filters = (candidate_id is not None, decision is not None, external_id is not None)
+    joined = await session.execute(_interview_page(filters, bounds.shape), params)
     width = len(INTERVIEW_FIELDS)
     documents: dict[str, dict[str, Any]] = {}
     for row in joined.tuples():
@@ -184,4 +206,5 @@ async def list_interviews(
             document["windows"].append(dict(zip(WINDOW_FIELDS, row[width:], strict=True)))
     for document in documents.values():
         document["windows"].sort(key=window_order)
-    return page_of(list(documents.values()), page, sort=Interview.created_at, tiebreak=Interview.id)
+    rows = list(documents.values())
+    return page_of(rows, page, sort=_INTERVIEWS.c.created_at, tiebreak=_INTERVIEWS.c.id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Select, and_, or_
+from sqlalchemy import Column, Integer, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -108,6 +108,66 @@ def page_query(
         stmt = stmt.where(after)
     order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
     return stmt.order_by(*order).limit(page.limit + 1)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A page request as bind parameters: `shape` says which bounds it uses (a statement
+    is built once per shape), `params` fills them."""
+
+    shape: tuple[bool, bool, bool, bool]
+    """(created_after, created_before, updated_after, cursor) given."""
+    params: dict[str, Any]
+
+
+def keyset(page: PageRequest) -> Keyset:
+    params: dict[str, Any] = {"page_limit": page.limit + 1}
+    if page.created_after is not None:
+        params["created_after"] = page.created_after
+    if page.created_before is not None:
+        params["created_before"] = page.created_before
+    if page.updated_after is not None:
+        params["updated_after"] = page.updated_after
+    if page.cursor is not None:
+        params["cursor_sort"], params["cursor_id"] = decode_cursor(page.cursor)
+    shape = (
+        page.created_after is not None,
+        page.created_before is not None,
+        page.updated_after is not None,
+        page.cursor is not None,
+    )
+    return Keyset(shape, params)
+
+
+def keyset_query(
+    stmt: Select[tuple[T]],
+    shape: tuple[bool, bool, bool, bool],
+    *,
+    sort: Column[Any],
+    tiebreak: Column[Any],
+    descending: bool = True,
+) -> Select[tuple[T]]:
+    """`page_query` with bind parameters instead of values (`keyset`): built once per
+    shape, then executed with each request's `Keyset.params`."""
+    created_after, created_before, updated_after, cursor = shape
+    columns = tiebreak.table.c
+    if created_after:
+        stmt = stmt.where(columns.created_at > bindparam("created_after", type_=sort.type))
+    if created_before:
+        stmt = stmt.where(columns.created_at < bindparam("created_before", type_=sort.type))
+    if updated_after:
+        updated = columns.updated_at if "updated_at" in columns else columns.created_at
+        stmt = stmt.where(updated > bindparam("updated_after", type_=sort.type))
+    if cursor:
+        sort_value = bindparam("cursor_sort", type_=sort.type)
+        row_id = bindparam("cursor_id", type_=tiebreak.type)
+        if descending:
+            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
+        else:
+            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
+        stmt = stmt.where(after)
+    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
+    return stmt.order_by(*order).limit(bindparam("page_limit", type_=Integer()))
 
 
 def page_of(
