@@ -201,19 +201,3 @@ async def paginate(
     query = page_query(stmt, page, sort=sort, tiebreak=tiebreak, descending=descending)
     rows = list((await session.scalars(query)).all())
     return page_of(rows, page, sort=sort, tiebreak=tiebreak)
-
-
-async def paginate_documents(
-    session: AsyncSession,
-    stmt: Select[Any],
-    page: PageRequest,
-    *,
-    sort: SortKey,
-    tiebreak: SortKey,
-    descending: bool = True,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """`paginate` for a select of plain columns: each row a dict by column name, ready
-    for the response (`app.api.responses`), with no ORM object in between."""
-    query = page_query(stmt, page, sort=sort, tiebreak=tiebreak, descending=descending)
-    rows = [dict(row) for row in (await session.execute(query)).mappings()]
-    return page_of(rows, page, sort=sort, tiebreak=tiebreak)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, case, select, update
+from sqlalchemy import Select, String, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Update
 
@@ -26,7 +26,7 @@ from app.schemas.contacts import ContactRead
 from app.schemas.events import WindowOpenedData
 from app.schemas.interviews import InterviewRead, WindowRead
 from app.services.events import NewEvent, record_events
-from app.services.pagination import PageRequest, paginate_documents
+from app.services.pagination import PageRequest, keyset, keyset_query, page_of
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
     StoredAttempt,
@@ -199,6 +199,29 @@ def state_params(states: Mapping[str, WindowState], now: datetime) -> dict[str, 
     return params
 
 
+@lru_cache(maxsize=256)
+def _window_page(filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+    """The window list's statement for one combination of filters and page bounds, with
+    bind parameters: built once, so a request builds no statement."""
+    by_interview, by_state, by_kind, before, after = filters
+    stmt = select(*WINDOW_COLUMNS).where(
+        _WINDOWS.c.account_id == bindparam("account_id", type_=String())
+    )
+    if by_interview:
+        stmt = stmt.where(_WINDOWS.c.interview_id == bindparam("interview_id", type_=String()))
+    if by_state:
+        stmt = stmt.where(_WINDOWS.c.state == bindparam("state", type_=String()))
+    if by_kind:
+        stmt = stmt.where(_WINDOWS.c.kind == bindparam("kind", type_=String()))
+    if before:
+        stmt = stmt.where(_WINDOWS.c.opens_at < bindparam("opens_before", type_=UTCDateTime()))
+    if after:
+        stmt = stmt.where(_WINDOWS.c.opens_at > bindparam("opens_after", type_=UTCDateTime()))
+    return keyset_query(
+        stmt, shape, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id, descending=False
+    )
+
+
 async def list_windows(
     session: AsyncSession,
     account_id: str,
@@ -210,26 +233,27 @@ async def list_windows(
     opens_before: datetime | None = None,
     opens_after: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of windows as documents of `WindowRead`'s fields."""
-    stmt = select(*WINDOW_COLUMNS).where(_WINDOWS.c.account_id == account_id)
-    if interview_id is not None:
-        stmt = stmt.where(_WINDOWS.c.interview_id == interview_id)
-    if state is not None:
-        stmt = stmt.where(_WINDOWS.c.state == state.value)
-    if kind is not None:
-        stmt = stmt.where(_WINDOWS.c.kind == kind.value)
-    if opens_before is not None:
-        stmt = stmt.where(_WINDOWS.c.opens_at < opens_before)
-    if opens_after is not None:
-        stmt = stmt.where(_WINDOWS.c.opens_at > opens_after)
-    return await paginate_documents(
-        session,
-        stmt,
-        page,
-        sort=_WINDOWS.c.opens_at,
-        tiebreak=_WINDOWS.c.id,
-        descending=False,
+    """A page of windows, by `opens_at`, as documents of `WindowRead`'s fields."""
+    bounds = keyset(page)
+    filters = (
+        interview_id is not None,
+        state is not None,
+        kind is not None,
+        opens_before is not None,
+        opens_after is not None,
     )
+    params = {
+        **bounds.params,
+        "account_id": account_id,
+        "interview_id": interview_id,
+        "state": state.value if state is not None else None,
+        "kind": kind.value if kind is not None else None,
+        "opens_before": opens_before,
+        "opens_after": opens_after,
+    }
+    result = await session.execute(_window_page(filters, bounds.shape), params)
+    rows = [dict(row) for row in result.mappings()]
+    return page_of(rows, page, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id)
 
 
 async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 500) -> int:
