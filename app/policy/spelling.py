@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress, count
+from operator import not_
 from typing import TYPE_CHECKING, Final
 
 from app.policy.problems import (
@@ -42,17 +44,24 @@ class Context:
 
     @classmethod
     def build(cls, names: Names, known_words: frozenset[str]) -> Context:
-        all_names = (names.company, names.role_title, names.candidate, *names.contacts)
-        return cls(
-            extra=_words_of(frozenset(all_names)) | _words_of(known_words),
-            targets=_spellings([names.company, *names.contacts]),
-            contact_words=_spellings(names.contacts),
-            lexicon=lexicon(),
-        )
+        """Cached: an interview's names and an account's words stay the same from one
+        message to the next."""
+        return _context(names, known_words)
 
     def knows(self, lower: str) -> bool:
         """Whether a lower-case word, or the stem it is a form of, is known."""
         return _known(lower, self.extra, self.lexicon)
+
+
+@functools.lru_cache(maxsize=256)
+def _context(names: Names, known_words: frozenset[str]) -> Context:
+    all_names = (names.company, names.role_title, names.candidate, *names.contacts)
+    return Context(
+        extra=_words_of(frozenset(all_names)) | _words_of(known_words),
+        targets=_spellings([names.company, *names.contacts]),
+        contact_words=_spellings(names.contacts),
+        lexicon=lexicon(),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,16 +94,30 @@ _PLURALS: Final = ("s", "es")
 
 
 def _known(lower: str, extra: frozenset[str], lexicon: Lexicon) -> bool:
-    if lower in extra or lexicon.knows(lower):
+    if lower in extra or lower in lexicon.known or _listed(lower, lexicon):
         return True
     plain = _without_accents(lower)
-    if plain != lower and (plain in extra or lexicon.knows(plain)):
+    if plain in extra:
         return True
     for ending in _CONTRACTIONS + _PLURALS:
         stem = plain.removesuffix(ending)
-        if stem == plain or len(stem) < 2:
-            continue
-        if stem in extra or (ending in _CONTRACTIONS and lexicon.knows(stem)):
+        if stem != plain and len(stem) >= 2 and stem in extra:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _listed(lower: str, lexicon: Lexicon) -> bool:
+    """The dictionaries' part of `_known`: the word, without accents, or the stem of a
+    contraction or possessive. Cached, since the same unknown words recur."""
+    if lexicon.knows(lower):
+        return True
+    plain = _without_accents(lower)
+    if plain != lower and lexicon.knows(plain):
+        return True
+    for ending in _CONTRACTIONS:
+        stem = plain.removesuffix(ending)
+        if stem != plain and len(stem) >= 2 and lexicon.knows(stem):
             return True
     return False
 
@@ -131,7 +154,7 @@ DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
-    return text.translate(_APOSTROPHES)
+    return text if text.isascii() else text.translate(_APOSTROPHES)
 
 
 def excerpt(text: str) -> str:
@@ -148,62 +171,112 @@ _CLOSERS = ")\"']"
 _AROUND = ",.;:!?()[]\"'"
 
 
-def _tokens(lines: list[str], letter: Letter | None, lexicon: Lexicon) -> Iterator[_Token]:
+def _tokens(
+    lines: list[str], chunked: list[list[str]], letter: Letter | None, lexicon: Lexicon
+) -> list[_Token]:
     """Words to check, each with whether it starts a sentence (never in a signature).
 
-    Known lower-case words are passed over: they are most of any text and need no check
-    (a two-letter one only if ordinary, so that "ot" is still looked at; never "i").
+    `chunked` holds each line's `split()`. Known lower-case words are passed over: they
+    are most of any text and need no check (a two-letter one only if ordinary, so that
+    "ot" is still looked at; never "i"). The dictionary look-ups run over whole lines at
+    once, and what a chunk holds is worked out once per chunk (`_words_in`).
     """
-    known, ordinary = lexicon.known, lexicon.lower_case
+    known, unsure = lexicon.known, _unsure(lexicon)
+    tokens: list[_Token] = []
     position = 0
     for index, line in enumerate(lines):
+        chunks = chunked[index]
+        if not chunks:
+            continue
         signature = letter is not None and index in letter.signature
         greeting = letter is not None and index == letter.greeting
         if letter is not None and index == letter.sign_off and not in_english(line):
             continue  # "Diolch a chofion,": a sign-off in another language
-        if not greeting and (label := LABEL.match(line)) is not None:
-            line = line[label.end() :]
-        chunks = line.split()
-        distinct = set(chunks)
-        suspicious = distinct - known
-        suspicious.update(
-            chunk
-            for chunk in distinct
-            if (len(chunk) < 3 and chunk not in ordinary) or chunk[:2] in ("i", "i'")
-        )
-        for i in [i for i, chunk in enumerate(chunks) if chunk in suspicious]:
-            chunk = chunks[i]
-            if chunk.isalpha():
-                words = [chunk]
+        if not greeting and ":" in line and (label := LABEL.match(line)) is not None:
+            chunks = chunks[len(label.group().split()) :]  # a label is whole chunks
+        if unsure.isdisjoint(chunks):
+            suspicious: Iterable[int] = compress(
+                count(), map(not_, map(known.__contains__, chunks))
+            )
+        else:
+            suspicious = [
+                i for i, chunk in enumerate(chunks) if chunk not in known or chunk in unsure
+            ]
+        for i in suspicious:
+            words = _words_in(chunks[i])
+            if not words:
+                continue
+            if i:
+                ends, title = _follows(chunks[i - 1])
+                if ends is None:
+                    ends = _starts_sentence(chunks, i - 1)
             else:
-                core = chunk.strip(_AROUND)
-                if len(core) > 2 and core[0] != "i" and core in known:
-                    continue  # a known word before a comma or a full stop
-                if not _HAS_WORD.search(chunk) or SKIPPED_CHUNK.match(chunk):
-                    continue
-                if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
-                    continue
-                words = WORD.findall(chunk)
-            at_start = not signature and _starts_sentence(chunks, i)
-            addressed = greeting or (i > 0 and chunks[i - 1].rstrip(".").lower() in TITLES)
-            for number, word in enumerate(words):
-                yield word, at_start and number == 0, addressed, position + i
+                ends, title = True, False
+            addressed = greeting or title
+            at = position + i
+            tokens.append((words[0], ends and not signature, addressed, at))
+            if len(words) > 1:
+                tokens += [(word, False, addressed, at) for word in words[1:]]
         position += len(chunks)
+    return tokens
+
+
+@functools.cache
+def _unsure(lexicon: Lexicon) -> frozenset[str]:
+    """Known words `_tokens` still looks at: two-letter words that are not ordinary ones
+    ("ot"), and "i" with its contractions."""
+    ordinary = lexicon.lower_case
+    return frozenset(
+        word
+        for word in lexicon.known
+        if (len(word) < 3 and word not in ordinary) or word[:2] in ("i", "i'")
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_in(chunk: str) -> tuple[str, ...]:
+    """The words to check in a chunk that is not a plain known word: none in a known word
+    before a comma or a full stop, a URL, an address, a handle, a list marker or a dotted
+    abbreviation. Cached, since the same chunks recur from one message to the next (the
+    dictionaries are the process's one `lexicon()`)."""
+    if chunk.isalpha():
+        return (chunk,)
+    core = chunk.strip(_AROUND)
+    if len(core) > 2 and core[0] != "i" and core in lexicon().known:
+        return ()
+    if not _HAS_WORD.search(chunk) or SKIPPED_CHUNK.match(chunk):
+        return ()
+    if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
+        return ()
+    return tuple(WORD.findall(chunk))
 
 
 def _starts_sentence(chunks: list[str], i: int) -> bool:
     """Whether chunk i opens its line or follows the end of a sentence (a dash or bullet
     in between changes nothing)."""
-    while i > 0 and not _HAS_WORD.search(chunks[i - 1]):
+    while i > 0:
+        ends = _follows(chunks[i - 1])[0]
+        if ends is not None:
+            return ends
         i -= 1
-    if i == 0:
-        return True
-    before = chunks[i - 1]
-    return (
-        before.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
-        and before.lower().lstrip("(\"'") not in _NOT_SENTENCE_ENDS
-        and not _ABBREVIATION.fullmatch(before.strip(_AROUND))
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _follows(chunk: str) -> tuple[bool | None, bool]:
+    """What a chunk says about the next one: whether it ends a sentence (None for a chunk
+    with no word, a dash or a bullet, which changes nothing), and whether it is a title
+    ("Ms", "Dr."), making the next word a name that addresses someone. Cached: the same
+    chunks recur."""
+    title = chunk.rstrip(".").lower() in TITLES
+    if not _HAS_WORD.search(chunk):
+        return None, title
+    ends = (
+        chunk.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
+        and chunk.lower().lstrip("(\"'") not in _NOT_SENTENCE_ENDS
+        and not _ABBREVIATION.fullmatch(chunk.strip(_AROUND))
     )
+    return ends, title
 
 
 # --- spelling --------------------------------------------------------------------
@@ -217,11 +290,13 @@ def _is_i(word: str) -> bool:
 
 
 def spelling_problems(
-    field: str, lines: list[str], context: Context, letter: Letter | None
+    field: str, lines: list[str], chunked: list[list[str]], context: Context, letter: Letter | None
 ) -> list[Problem]:
-    tokens = list(_parts(_tokens(lines, letter, context.lexicon), context))
+    """Likely misspellings among the lines (`chunked` holds each line's `split()`)."""
+    tokens = _parts(_tokens(lines, chunked, letter, context.lexicon), context)
     mid_sentence = {text for text, start, addressed, _ in tokens if not start and not addressed}
     headline = letter is None and _title_case(lines)
+    extra, known, ordinary = context.extra, context.lexicon.known, context.lexicon.lower_case
     problems: list[Problem] = []
     reported: set[str] = set()
     checked: set[tuple[str, bool, bool]] = set()
@@ -233,6 +308,9 @@ def spelling_problems(
         elif text.islower():
             found = _two_letters(text, context) if len(text) == 2 else _misspelt(text, context)
         elif text[0].isupper() and text[1:].islower():
+            lower = text.lower()
+            if lower in extra or (lower in known and (not addressed or lower in ordinary)):
+                continue  # known as it stands, and no contact's name misspelt: nothing to find
             starts = headline or (
                 start and text not in mid_sentence and not _name_follows(tokens, index)
             )
@@ -281,19 +359,22 @@ def _misspelt_capitalised(
     return None if found is None else tuple(w[:1].upper() + w[1:] for w in found)
 
 
-def _parts(tokens: Iterable[_Token], context: Context) -> Iterator[_Token]:
+def _parts(tokens: list[_Token], context: Context) -> list[_Token]:
     """Hyphenated compounds known as a whole ("scikit-learn") or joined up ("e-mail") are
     dropped; the parts of any other are checked one by one ("well-knwon")."""
-    for text, start, addressed, position in tokens:
+    parts: list[_Token] = []
+    for token in tokens:
+        text, start, addressed, position = token
         if "-" not in text:
-            yield text, start, addressed, position
+            parts.append(token)
             continue
         lower = text.lower()
         if context.knows(lower) or context.knows(lower.replace("-", "")):
             continue
         for number, part in enumerate(text.split("-")):
             if part:
-                yield part, start and number == 0, addressed, position
+                parts.append((part, start and number == 0, addressed, position))
+    return parts
 
 
 _SHORT_NAME: Final = 5
@@ -319,15 +400,21 @@ def _misspelt(lower: str, context: Context, *, name_like: bool = False) -> tuple
     """
     if len(lower) < 3 or context.knows(lower):
         return None
-    plain = _without_accents(lower)
+    return _corrections(_without_accents(lower), context.lexicon, name_like)
+
+
+@functools.lru_cache(maxsize=2048)
+def _corrections(plain: str, lexicon: Lexicon, name_like: bool) -> tuple[str, ...] | None:
+    """`_misspelt`'s search of the dictionaries; cached, since it tries hundreds of
+    edits and the same unknown words recur."""
     found = tuple(
         word
-        for word in context.lexicon.candidates(plain)
+        for word in lexicon.candidates(plain)
         if (word[0] == plain[0] or _swapped(plain, word))
         and (not name_like or _classic_slip(plain, word))
     )
     if not name_like:
-        found = _run_together(plain, context.lexicon) + found
+        found = _run_together(plain, lexicon) + found
     return found[:MAX_SUGGESTIONS] or None
 
 
