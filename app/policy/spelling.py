@@ -162,9 +162,10 @@ def excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-_Token = tuple[str, bool, bool, int]
+_Token = tuple[str, bool, bool, int, int]
 """A word to check; whether it starts a sentence; whether it addresses a person (a name
-in the greeting line, or right after a title: "Ms Brookes"); its position in the text."""
+in the greeting line, or right after a title: "Ms Brookes"); its position in the text;
+its shape (`_shape`)."""
 _LIST_MARKER = re.compile(r"\(?[ivx]{1,4}\)")
 """(i), ii): list markers, not words."""
 _CLOSERS = ")\"']"
@@ -172,7 +173,7 @@ _AROUND = ",.;:!?()[]\"'"
 
 
 def _tokens(
-    lines: list[str], chunked: list[list[str]], letter: Letter | None, lexicon: Lexicon
+    lines: list[str], chunked: list[list[str]], letter: Letter | None, context: Context
 ) -> list[_Token]:
     """Words to check, each with whether it starts a sentence (never in a signature).
 
@@ -180,7 +181,10 @@ def _tokens(
     are most of any text and need no check (a two-letter one only if ordinary, so that
     "ot" is still looked at; never "i"). The dictionary look-ups run over whole lines at
     once, and what a chunk holds is worked out once per chunk (`_words_in`).
+
+    A hyphenated word gives its parts (`_parts`).
     """
+    lexicon = context.lexicon
     known, unsure = lexicon.known, _unsure(lexicon)
     tokens: list[_Token] = []
     position = 0
@@ -195,14 +199,10 @@ def _tokens(
         if not greeting and ":" in line and (label := LABEL.match(line)) is not None:
             chunks = chunks[len(label.group().split()) :]  # a label is whole chunks
         if unsure.isdisjoint(chunks):
-            suspicious: Iterable[int] = compress(
-                count(), map(not_, map(known.__contains__, chunks))
-            )
+            unknown: Iterable[bool] = map(not_, map(known.__contains__, chunks))
         else:
-            suspicious = [
-                i for i, chunk in enumerate(chunks) if chunk not in known or chunk in unsure
-            ]
-        for i in suspicious:
+            unknown = (chunk not in known or chunk in unsure for chunk in chunks)
+        for i in compress(count(), unknown):
             words = _words_in(chunks[i])
             if not words:
                 continue
@@ -212,13 +212,30 @@ def _tokens(
                     ends = _starts_sentence(chunks, i - 1)
             else:
                 ends, title = True, False
+            start = ends and not signature
             addressed = greeting or title
             at = position + i
-            tokens.append((words[0], ends and not signature, addressed, at))
-            if len(words) > 1:
-                tokens += [(word, False, addressed, at) for word in words[1:]]
+            for word, shape in words:
+                if "-" in word:
+                    tokens += _parts(word, start, addressed, at, context)
+                else:
+                    tokens.append((word, start, addressed, at, shape))
+                start = False
         position += len(chunks)
     return tokens
+
+
+def _parts(word: str, start: bool, addressed: bool, at: int, context: Context) -> list[_Token]:
+    """A hyphenated word's parts to check: none when the compound is known as a whole
+    ("scikit-learn") or joined up ("e-mail"), else each part ("well-knwon")."""
+    lower = word.lower()
+    if context.knows(lower) or context.knows(lower.replace("-", "")):
+        return []
+    return [
+        (part, start and number == 0, addressed, at, _shape(part))
+        for number, part in enumerate(word.split("-"))
+        if part
+    ]
 
 
 @functools.cache
@@ -234,13 +251,13 @@ def _unsure(lexicon: Lexicon) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _words_in(chunk: str) -> tuple[str, ...]:
+def _words_in(chunk: str) -> tuple[tuple[str, int], ...]:
     """The words to check in a chunk that is not a plain known word: none in a known word
     before a comma or a full stop, a URL, an address, a handle, a list marker or a dotted
     abbreviation. Cached, since the same chunks recur from one message to the next (the
     dictionaries are the process's one `lexicon()`)."""
     if chunk.isalpha():
-        return (chunk,)
+        return ((chunk, _shape(chunk)),)
     core = chunk.strip(_AROUND)
     if len(core) > 2 and core[0] != "i" and core in lexicon().known:
         return ()
@@ -248,7 +265,31 @@ def _words_in(chunk: str) -> tuple[str, ...]:
         return ()
     if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
         return ()
-    return tuple(WORD.findall(chunk))
+    return tuple((word, _shape(word)) for word in WORD.findall(chunk))
+
+
+_SKIPPED, _LOWER_I, _LOWER, _ORDINARY, _KNOWN, _UNKNOWN = range(6)
+"""A word's shape: one to skip (a number, an acronym or a brand: Q3, LinkedIn, iOS), a
+lower-case "i", a lower-case word, or a capitalised one that is an ordinary word, another
+known word (a name: "Tuesday", "Katherine"), or no known word."""
+
+
+@functools.lru_cache(maxsize=8192)
+def _shape(word: str) -> int:
+    """What `spelling_problems` checks in a word, judged from its letters and the
+    dictionaries alone; cached, since words recur."""
+    if not word.isalpha() and DIGIT.search(word):
+        return _SKIPPED
+    if word[0] == "i" and _is_i(word):
+        return _LOWER_I
+    if word.islower():
+        return _LOWER
+    if not (word[0].isupper() and word[1:].islower()):
+        return _SKIPPED
+    lower = word.lower()
+    if lower in lexicon().lower_case:  # a subset of the known words
+        return _ORDINARY
+    return _KNOWN if lower in lexicon().known else _UNKNOWN
 
 
 def _starts_sentence(chunks: list[str], i: int) -> bool:
@@ -293,24 +334,30 @@ def spelling_problems(
     field: str, lines: list[str], chunked: list[list[str]], context: Context, letter: Letter | None
 ) -> list[Problem]:
     """Likely misspellings among the lines (`chunked` holds each line's `split()`)."""
-    tokens = _parts(_tokens(lines, chunked, letter, context.lexicon), context)
-    mid_sentence = {text for text, start, addressed, _ in tokens if not start and not addressed}
-    headline = letter is None and _title_case(lines)
-    extra, known, ordinary = context.extra, context.lexicon.known, context.lexicon.lower_case
+    tokens = _tokens(lines, chunked, letter, context)
+    extra = context.extra
+    # Words used mid-sentence, and whether the text is a title-case headline: needed only
+    # for a capitalised word that nothing knows, so worked out at the first one.
+    layout: tuple[set[str], bool] | None = None
     problems: list[Problem] = []
     reported: set[str] = set()
     checked: set[tuple[str, bool, bool]] = set()
-    for index, (text, start, addressed, _) in enumerate(tokens):
-        if text in reported or (not text.isalpha() and DIGIT.search(text)):
+    for index, (text, start, addressed, _, shape) in enumerate(tokens):
+        if shape == _SKIPPED or text in reported:
             continue
-        if text[0] == "i" and _is_i(text):
+        if shape == _LOWER_I:
             found: tuple[str, ...] | None = ("I" + text[1:],)
-        elif text.islower():
+        elif shape == _LOWER:
             found = _two_letters(text, context) if len(text) == 2 else _misspelt(text, context)
-        elif text[0].isupper() and text[1:].islower():
-            lower = text.lower()
-            if lower in extra or (lower in known and (not addressed or lower in ordinary)):
-                continue  # known as it stands, and no contact's name misspelt: nothing to find
+        elif shape == _ORDINARY or (shape == _KNOWN and not addressed) or text.lower() in extra:
+            continue  # known as it stands, and no contact's name misspelt: nothing to find
+        else:
+            if layout is None:
+                layout = (
+                    {word for word, first, named, *_ in tokens if not first and not named},
+                    letter is None and _title_case(lines),
+                )
+            mid_sentence, headline = layout
             starts = headline or (
                 start and text not in mid_sentence and not _name_follows(tokens, index)
             )
@@ -318,8 +365,6 @@ def spelling_problems(
                 continue  # the same word in the same position was fine before
             checked.add((text, starts, addressed))
             found = _misspelt_capitalised(text, context, addressed, starts)
-        else:
-            continue  # an acronym or a brand: LinkedIn, iOS
         if found is not None:
             reported.add(text)
             problems.append(
@@ -340,7 +385,7 @@ def _name_follows(tokens: list[_Token], index: int) -> bool:
     """The next word is capitalised mid-sentence, as in a full name ("Dara Khan said")."""
     if index + 1 >= len(tokens):
         return False
-    text, start, _, position = tokens[index + 1]
+    text, start, _, position, _ = tokens[index + 1]
     return position == tokens[index][3] + 1 and not start and text[:1].isupper()
 
 
@@ -357,24 +402,6 @@ def _misspelt_capitalised(
         return None
     found = _misspelt(text.lower(), context, name_like=True)
     return None if found is None else tuple(w[:1].upper() + w[1:] for w in found)
-
-
-def _parts(tokens: list[_Token], context: Context) -> list[_Token]:
-    """Hyphenated compounds known as a whole ("scikit-learn") or joined up ("e-mail") are
-    dropped; the parts of any other are checked one by one ("well-knwon")."""
-    parts: list[_Token] = []
-    for token in tokens:
-        text, start, addressed, position = token
-        if "-" not in text:
-            parts.append(token)
-            continue
-        lower = text.lower()
-        if context.knows(lower) or context.knows(lower.replace("-", "")):
-            continue
-        for number, part in enumerate(text.split("-")):
-            if part:
-                parts.append((part, start and number == 0, addressed, position))
-    return parts
 
 
 _SHORT_NAME: Final = 5
