@@ -3,12 +3,12 @@
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from app.enums import Decision, Direction, Severity, Verdict
+from app.enums import Channel, Decision, Severity, Verdict
 from app.policy import model
 from app.policy.model import AttemptFacts, ContactFacts, Evaluation, Finding, PolicyContext
 from app.policy.registry import RULES
 from app.policy.replies import answered_inbound
-from app.policy.rules.base import EarlierAttempt, Situation
+from app.policy.rules.base import INBOUND, OUTBOUND, EarlierAttempt, Situation
 from app.targets import Target, target_of
 from app.windows.schedule import WindowTimes, check_in_opens_at
 
@@ -22,10 +22,11 @@ def evaluate(attempt: AttemptFacts, ctx: PolicyContext) -> Evaluation:
     `warn` for them.
     """
     situation = _situation(attempt, ctx)
-    protected = attempt.direction is Direction.INBOUND or situation.target is Target.REFEREE
+    protected = attempt.direction is INBOUND or situation.target is Target.REFEREE
     findings: list[Finding] = []
+    settings = ctx.settings
     for rule in RULES:
-        configured = ctx.settings.rule(rule.id)
+        configured = settings.rules.get(rule.id) or settings.rule(rule.id)
         if not configured.enabled:
             continue
         hit = rule.check(situation)
@@ -66,29 +67,34 @@ def _target(attempt: AttemptFacts, contact: ContactFacts | None) -> Target:
 
 
 def _chronological(attempt: AttemptFacts) -> tuple[datetime, str, str, str]:
-    """Oldest first; simultaneous attempts in a fixed order, whatever order the caller used."""
-    return attempt.occurred_at, attempt.channel.value, attempt.contact_id or "", attempt.id or ""
+    """Oldest first; simultaneous attempts in a fixed order, whatever order the caller used
+    (channels in the order of their values: a `Channel` is its value as a string)."""
+    return attempt.occurred_at, attempt.channel, attempt.contact_id or "", attempt.id or ""
 
 
 def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
-    interview, settings = ctx.interview, ctx.settings
-    contact = _contact(attempt, ctx.contacts)
-    earlier = sorted(
-        (
-            stored
-            for stored in ctx.attempts
-            if stored.direction is Direction.OUTBOUND and stored.occurred_at < attempt.occurred_at
-        ),
-        key=_chronological,
-    )
+    interview, settings, contacts = ctx.interview, ctx.settings, ctx.contacts
+    contact = _contact(attempt, contacts)
+    at = attempt.occurred_at
+    earlier = [
+        stored
+        for stored in ctx.attempts
+        if stored.direction is OUTBOUND and stored.occurred_at < at
+    ]
+    earlier.sort(key=_chronological)
+    targets: dict[tuple[Channel, str | None], Target] = {}
+    for stored in earlier:  # an interview has few contacts and channels: resolve each once
+        key = (stored.channel, stored.contact_id)
+        if key not in targets:
+            targets[key] = _target(stored, _contact(stored, contacts))
     return Situation(
         attempt=attempt,
         target=_target(attempt, contact),
         contact=contact,
         interview=interview,
-        contacts=ctx.contacts,
+        contacts=contacts,
         settings=settings,
-        pending=is_pending(interview, attempt.occurred_at),
+        pending=is_pending(interview, at),
         check_in_opens_at=check_in_opens_at(
             WindowTimes(
                 ends_at=interview.ends_at,
@@ -98,8 +104,7 @@ def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
             )
         ),
         earlier_outbound=tuple(
-            EarlierAttempt(stored, _target(stored, _contact(stored, ctx.contacts)))
-            for stored in earlier
+            EarlierAttempt(stored, targets[stored.channel, stored.contact_id]) for stored in earlier
         ),
-        reply=answered_inbound(attempt, ctx.attempts, ctx.contacts, settings.reply_window),
+        reply=answered_inbound(attempt, ctx.attempts, contacts, settings.reply_window),
     )

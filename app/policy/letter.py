@@ -26,9 +26,18 @@ _GRAMMATICAL_DOUBLES: Final = frozenset({"had", "that"})
 
 
 _PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys(',.;:!?()[]{}"', " "))
+_ASCII_TO_SPACE = bytes.maketrans(
+    b'ABCDEFGHIJKLMNOPQRSTUVWXYZ,.;:!?()[]{}"\x1c\x1d\x1e\x1f',
+    b"abcdefghijklmnopqrstuvwxyz" + b" " * 17,
+)
+"""`_PUNCTUATION_TO_SPACE` after `str.lower()`, for ASCII bytes."""
 
 
 def doubled_words(field: str, lines: list[str]) -> list[Problem]:
+    """The same word twice in a row. The quick test runs over all lines at once first: it
+    only passes more text (a pair across a line break), and nearly every text fails it."""
+    if not _may_double("\n".join(lines)):
+        return []
     problems = [
         Problem(kind=ProblemKind.DOUBLED_WORD, field=field, text=match.group(0))
         for line in lines
@@ -40,7 +49,12 @@ def doubled_words(field: str, lines: list[str]) -> list[Problem]:
 
 
 def _may_double(line: str) -> bool:
-    """A quick test that spares most lines the slower doubled-word search."""
+    """A quick test that spares most lines the slower doubled-word search. An ASCII line is
+    tested as bytes, which is quicker and splits the same (`_ASCII_TO_SPACE` also turns the
+    separators that only `str.split()` knows into spaces)."""
+    if line.isascii():
+        ascii_words = line.encode().translate(_ASCII_TO_SPACE).split()
+        return any(map(operator.eq, ascii_words, ascii_words[1:]))
     words = line.lower().translate(_PUNCTUATION_TO_SPACE).split()
     return any(map(operator.eq, words, words[1:]))
 
@@ -53,7 +67,7 @@ _WORDLESS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 def long_sentences(field: str, lines: list[str]) -> list[Problem]:
     problems = []
     for line in lines:
-        if len(line.split()) <= MAX_SENTENCE_WORDS:
+        if _surely_short(line) or len(line.split()) <= MAX_SENTENCE_WORDS:
             continue
         for sentence in _SENTENCE_SPLIT.split(line):
             words = sentence.split()
@@ -70,6 +84,29 @@ def long_sentences(field: str, lines: list[str]) -> list[Problem]:
                     )
                 )
     return problems[:MAX_PER_KIND]
+
+
+def _surely_short(line: str) -> bool:
+    """Whether no sentence of the line can be over the limit, told by counting spaces: when
+    the space is a line's only white space (as in nearly every line), a sentence has at
+    most one word more than it has spaces. Splitting only at ". " joins sentences ending
+    with "!" or "?" (or a full stop before more spaces) to the next, which can only
+    overestimate. Spares most lines splitting into words.
+
+    41 words take at least 81 characters, so shorter lines need no counting at all.
+    """
+    if len(line) <= 2 * MAX_SENTENCE_WORDS:
+        return True
+    if line.isascii():
+        if any(map(line.__contains__, _OTHER_ASCII_SPACES)):
+            return False
+    elif not line.isprintable():  # the other white space is not printable
+        return False
+    return max([part.count(" ") for part in line.split(". ")]) < MAX_SENTENCE_WORDS
+
+
+_OTHER_ASCII_SPACES: Final = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+"""The ASCII characters besides the space that `str.split()` splits at."""
 
 
 # --- greeting, sign-off and signature ----------------------------------------------
@@ -89,6 +126,15 @@ _MAX_SIGNATURE_LINES: Final = 10
 _DISCLAIMER = re.compile(r"\bconfidential|intended (?:solely )?for|\bbefore printing")
 """The notices mail systems append after a signature."""
 _MAX_SIGNATURE_WORDS: Final = 10
+_ADDRESS_MARKS: Final = frozenset(".:@#")
+"""Every URL, e-mail address, handle, hashtag and domain (`SKIPPED_CHUNK`) holds one."""
+
+
+def _disclaimer(lowered: str) -> bool:
+    """`_DISCLAIMER` searched only in lines holding one of its phrases' words."""
+    if "confidential" not in lowered and "intended " not in lowered and "printing" not in lowered:
+        return False
+    return _DISCLAIMER.search(lowered) is not None
 
 
 @dataclass(frozen=True)
@@ -138,16 +184,24 @@ def _is_sign_off(line: str) -> bool:
     words = line.split()
     if not words or len(words) > _LONG_SIGN_OFF_WORDS:
         return False
-    plain = [word.strip(",.!-–—").lower() for word in words]
     if line.endswith(","):
-        return len(words) <= SIGN_OFF_MAX_WORDS or _opens_like_closing(plain)
-    if len(words) > SIGN_OFF_MAX_WORDS:
+        return len(words) <= SIGN_OFF_MAX_WORDS or _opens_like_closing(list(map(_plain, words)))
+    if len(words) > SIGN_OFF_MAX_WORDS or _plain(words[0]) not in _CLOSING_FIRST_WORDS:
         return False
+    plain = list(map(_plain, words))
     for size in range(len(words), 0, -1):
         if " ".join(plain[:size]) in CLOSINGS:
             rest = [word for word in words[size:] if word.strip(",-–—")]
             return all(word[0].isupper() for word in rest)
     return False
+
+
+def _plain(word: str) -> str:
+    return word.strip(",.!-–—").lower()
+
+
+_CLOSING_FIRST_WORDS: Final = frozenset(phrase.split()[0] for phrase in CLOSINGS)
+"""A closing phrase starts the line only if its first word does."""
 
 
 def _opens_like_closing(plain: list[str]) -> bool:
@@ -158,10 +212,10 @@ def _is_signature_line(line: str) -> bool:
     """A name, title, company, phone number, address, URL or labelled line: short, not
     ending like a sentence, and opening with a capital, a number, an address or a label.
     A postscript, "Sent from my phone" and a confidentiality notice may follow them."""
-    if LABEL.match(line) or _PHONE.fullmatch(line):
+    if (":" in line and LABEL.match(line)) or _PHONE.fullmatch(line):
         return True
     lowered = line.lower()
-    if lowered.startswith(("p.s.", "ps ", "ps:", "sent from")) or _DISCLAIMER.search(lowered):
+    if lowered.startswith(("p.s.", "ps ", "ps:", "sent from")) or _disclaimer(lowered):
         return True
     chunks = line.replace("|", " ").replace("·", " ").replace("•", " ").split()
     if not chunks or len(chunks) > _MAX_SIGNATURE_WORDS:
@@ -170,7 +224,9 @@ def _is_signature_line(line: str) -> bool:
     if last[-1] in ".!?" and last not in _SIGNATURE_ENDINGS and len(last) > 2:
         return False
     for chunk in chunks:
-        if SKIPPED_CHUNK.match(chunk) or DIGIT.search(chunk) or "/" in chunk:
+        if DIGIT.search(chunk) or "/" in chunk:
+            continue
+        if not _ADDRESS_MARKS.isdisjoint(chunk) and SKIPPED_CHUNK.match(chunk):
             continue
         word = chunk.strip("()[],;:\"'-–—")
         if word:
@@ -211,6 +267,8 @@ def own_words(lines: list[str]) -> list[str]:
     """The lines before a quoted earlier message ("On … wrote:", "> …", a forwarded or
     original message's headers): the rest is someone else's writing."""
     for index, line in enumerate(lines[1:], 1):
+        if ">" not in line and ":" not in line and "--" not in line:
+            continue  # no quote marker or header can match
         headers = index + 1 < len(lines) and _HEADER.match(lines[index + 1])
         if _QUOTE_START.match(line) or (
             _HEADER.match(line) and headers and not lines[index - 1].strip()

@@ -165,11 +165,13 @@ def proofread(
     problems: list[Problem] = []
     if subject and subject.strip():
         lines = normalise(subject).splitlines()
-        problems += spelling_problems("subject", lines, context, None)
+        chunked = [line.split() for line in lines]
+        problems += spelling_problems("subject", lines, chunked, context, None)
         problems += doubled_words("subject", lines)
         problems += long_sentences("subject", lines)
     if body and body.strip():
-        problems += spelling_problems("body", body_lines, context, letter)
+        chunked = [line.split() for line in body_lines]
+        problems += spelling_problems("body", body_lines, chunked, context, letter)
         problems += doubled_words("body", body_lines)
         problems += long_sentences("body", body_lines)
     if is_email:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress, count
+from operator import not_
 from typing import TYPE_CHECKING, Final
 
 from app.policy.problems import (
@@ -42,17 +44,24 @@ class Context:
 
     @classmethod
     def build(cls, names: Names, known_words: frozenset[str]) -> Context:
-        all_names = (names.company, names.role_title, names.candidate, *names.contacts)
-        return cls(
-            extra=_words_of(frozenset(all_names)) | _words_of(known_words),
-            targets=_spellings([names.company, *names.contacts]),
-            contact_words=_spellings(names.contacts),
-            lexicon=lexicon(),
-        )
+        """Cached: an interview's names and an account's words stay the same from one
+        message to the next."""
+        return _context(names, known_words)
 
     def knows(self, lower: str) -> bool:
         """Whether a lower-case word, or the stem it is a form of, is known."""
         return _known(lower, self.extra, self.lexicon)
+
+
+@functools.lru_cache(maxsize=256)
+def _context(names: Names, known_words: frozenset[str]) -> Context:
+    all_names = (names.company, names.role_title, names.candidate, *names.contacts)
+    return Context(
+        extra=_words_of(frozenset(all_names)) | _words_of(known_words),
+        targets=_spellings([names.company, *names.contacts]),
+        contact_words=_spellings(names.contacts),
+        lexicon=lexicon(),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,16 +94,30 @@ _PLURALS: Final = ("s", "es")
 
 
 def _known(lower: str, extra: frozenset[str], lexicon: Lexicon) -> bool:
-    if lower in extra or lexicon.knows(lower):
+    if lower in extra or lower in lexicon.known or _listed(lower, lexicon):
         return True
     plain = _without_accents(lower)
-    if plain != lower and (plain in extra or lexicon.knows(plain)):
+    if plain in extra:
         return True
     for ending in _CONTRACTIONS + _PLURALS:
         stem = plain.removesuffix(ending)
-        if stem == plain or len(stem) < 2:
-            continue
-        if stem in extra or (ending in _CONTRACTIONS and lexicon.knows(stem)):
+        if stem != plain and len(stem) >= 2 and stem in extra:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _listed(lower: str, lexicon: Lexicon) -> bool:
+    """The dictionaries' part of `_known`: the word, without accents, or the stem of a
+    contraction or possessive. Cached, since the same unknown words recur."""
+    if lexicon.knows(lower):
+        return True
+    plain = _without_accents(lower)
+    if plain != lower and lexicon.knows(plain):
+        return True
+    for ending in _CONTRACTIONS:
+        stem = plain.removesuffix(ending)
+        if stem != plain and len(stem) >= 2 and lexicon.knows(stem):
             return True
     return False
 
@@ -131,7 +154,7 @@ DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
-    return text.translate(_APOSTROPHES)
+    return text if text.isascii() else text.translate(_APOSTROPHES)
 
 
 def excerpt(text: str) -> str:
@@ -139,71 +162,162 @@ def excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-_Token = tuple[str, bool, bool, int]
+_Token = tuple[str, bool, bool, int, int]
 """A word to check; whether it starts a sentence; whether it addresses a person (a name
-in the greeting line, or right after a title: "Ms Brookes"); its position in the text."""
+in the greeting line, or right after a title: "Ms Brookes"); its position in the text;
+its shape (`_shape`)."""
 _LIST_MARKER = re.compile(r"\(?[ivx]{1,4}\)")
 """(i), ii): list markers, not words."""
 _CLOSERS = ")\"']"
 _AROUND = ",.;:!?()[]\"'"
 
 
-def _tokens(lines: list[str], letter: Letter | None, lexicon: Lexicon) -> Iterator[_Token]:
+def _tokens(
+    lines: list[str], chunked: list[list[str]], letter: Letter | None, context: Context
+) -> list[_Token]:
     """Words to check, each with whether it starts a sentence (never in a signature).
 
-    Known lower-case words are passed over: they are most of any text and need no check
-    (a two-letter one only if ordinary, so that "ot" is still looked at; never "i").
+    `chunked` holds each line's `split()`. Known lower-case words are passed over: they
+    are most of any text and need no check (a two-letter one only if ordinary, so that
+    "ot" is still looked at; never "i"). The dictionary look-ups run over whole lines at
+    once, and what a chunk holds is worked out once per chunk (`_words_in`).
+
+    A hyphenated word gives its parts (`_parts`).
     """
-    known, ordinary = lexicon.known, lexicon.lower_case
+    lexicon = context.lexicon
+    known, unsure = lexicon.known, _unsure(lexicon)
+    tokens: list[_Token] = []
     position = 0
     for index, line in enumerate(lines):
+        chunks = chunked[index]
+        if not chunks:
+            continue
         signature = letter is not None and index in letter.signature
         greeting = letter is not None and index == letter.greeting
         if letter is not None and index == letter.sign_off and not in_english(line):
             continue  # "Diolch a chofion,": a sign-off in another language
-        if not greeting and (label := LABEL.match(line)) is not None:
-            line = line[label.end() :]
-        chunks = line.split()
-        distinct = set(chunks)
-        suspicious = distinct - known
-        suspicious.update(
-            chunk
-            for chunk in distinct
-            if (len(chunk) < 3 and chunk not in ordinary) or chunk[:2] in ("i", "i'")
-        )
-        for i in [i for i, chunk in enumerate(chunks) if chunk in suspicious]:
-            chunk = chunks[i]
-            if chunk.isalpha():
-                words = [chunk]
+        if not greeting and ":" in line and (label := LABEL.match(line)) is not None:
+            chunks = chunks[len(label.group().split()) :]  # a label is whole chunks
+        if unsure.isdisjoint(chunks):
+            unknown: Iterable[bool] = map(not_, map(known.__contains__, chunks))
+        else:
+            unknown = (chunk not in known or chunk in unsure for chunk in chunks)
+        for i in compress(count(), unknown):
+            words = _words_in(chunks[i])
+            if not words:
+                continue
+            if i:
+                ends, title = _follows(chunks[i - 1])
+                if ends is None:
+                    ends = _starts_sentence(chunks, i - 1)
             else:
-                core = chunk.strip(_AROUND)
-                if len(core) > 2 and core[0] != "i" and core in known:
-                    continue  # a known word before a comma or a full stop
-                if not _HAS_WORD.search(chunk) or SKIPPED_CHUNK.match(chunk):
-                    continue
-                if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
-                    continue
-                words = WORD.findall(chunk)
-            at_start = not signature and _starts_sentence(chunks, i)
-            addressed = greeting or (i > 0 and chunks[i - 1].rstrip(".").lower() in TITLES)
-            for number, word in enumerate(words):
-                yield word, at_start and number == 0, addressed, position + i
+                ends, title = True, False
+            start = ends and not signature
+            addressed = greeting or title
+            at = position + i
+            for word, shape in words:
+                if "-" in word:
+                    tokens += _parts(word, start, addressed, at, context)
+                else:
+                    tokens.append((word, start, addressed, at, shape))
+                start = False
         position += len(chunks)
+    return tokens
+
+
+def _parts(word: str, start: bool, addressed: bool, at: int, context: Context) -> list[_Token]:
+    """A hyphenated word's parts to check: none when the compound is known as a whole
+    ("scikit-learn") or joined up ("e-mail"), else each part ("well-knwon")."""
+    lower = word.lower()
+    if context.knows(lower) or context.knows(lower.replace("-", "")):
+        return []
+    return [
+        (part, start and number == 0, addressed, at, _shape(part))
+        for number, part in enumerate(word.split("-"))
+        if part
+    ]
+
+
+@functools.cache
+def _unsure(lexicon: Lexicon) -> frozenset[str]:
+    """Known words `_tokens` still looks at: two-letter words that are not ordinary ones
+    ("ot"), and "i" with its contractions."""
+    ordinary = lexicon.lower_case
+    return frozenset(
+        word
+        for word in lexicon.known
+        if (len(word) < 3 and word not in ordinary) or word[:2] in ("i", "i'")
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_in(chunk: str) -> tuple[tuple[str, int], ...]:
+    """The words to check in a chunk that is not a plain known word: none in a known word
+    before a comma or a full stop, a URL, an address, a handle, a list marker or a dotted
+    abbreviation. Cached, since the same chunks recur from one message to the next (the
+    dictionaries are the process's one `lexicon()`)."""
+    if chunk.isalpha():
+        return ((chunk, _shape(chunk)),)
+    core = chunk.strip(_AROUND)
+    if len(core) > 2 and core[0] != "i" and core in lexicon().known:
+        return ()
+    if not _HAS_WORD.search(chunk) or SKIPPED_CHUNK.match(chunk):
+        return ()
+    if _LIST_MARKER.fullmatch(chunk) or _ABBREVIATION.fullmatch(core):
+        return ()
+    return tuple((word, _shape(word)) for word in WORD.findall(chunk))
+
+
+_SKIPPED, _LOWER_I, _LOWER, _ORDINARY, _KNOWN, _UNKNOWN = range(6)
+"""A word's shape: one to skip (a number, an acronym or a brand: Q3, LinkedIn, iOS), a
+lower-case "i", a lower-case word, or a capitalised one that is an ordinary word, another
+known word (a name: "Tuesday", "Katherine"), or no known word."""
+
+
+@functools.lru_cache(maxsize=8192)
+def _shape(word: str) -> int:
+    """What `spelling_problems` checks in a word, judged from its letters and the
+    dictionaries alone; cached, since words recur."""
+    if not word.isalpha() and DIGIT.search(word):
+        return _SKIPPED
+    if word[0] == "i" and _is_i(word):
+        return _LOWER_I
+    if word.islower():
+        return _LOWER
+    if not (word[0].isupper() and word[1:].islower()):
+        return _SKIPPED
+    lower = word.lower()
+    if lower in lexicon().lower_case:  # a subset of the known words
+        return _ORDINARY
+    return _KNOWN if lower in lexicon().known else _UNKNOWN
 
 
 def _starts_sentence(chunks: list[str], i: int) -> bool:
     """Whether chunk i opens its line or follows the end of a sentence (a dash or bullet
     in between changes nothing)."""
-    while i > 0 and not _HAS_WORD.search(chunks[i - 1]):
+    while i > 0:
+        ends = _follows(chunks[i - 1])[0]
+        if ends is not None:
+            return ends
         i -= 1
-    if i == 0:
-        return True
-    before = chunks[i - 1]
-    return (
-        before.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
-        and before.lower().lstrip("(\"'") not in _NOT_SENTENCE_ENDS
-        and not _ABBREVIATION.fullmatch(before.strip(_AROUND))
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _follows(chunk: str) -> tuple[bool | None, bool]:
+    """What a chunk says about the next one: whether it ends a sentence (None for a chunk
+    with no word, a dash or a bullet, which changes nothing), and whether it is a title
+    ("Ms", "Dr."), making the next word a name that addresses someone. Cached: the same
+    chunks recur."""
+    title = chunk.rstrip(".").lower() in TITLES
+    if not _HAS_WORD.search(chunk):
+        return None, title
+    ends = (
+        chunk.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
+        and chunk.lower().lstrip("(\"'") not in _NOT_SENTENCE_ENDS
+        and not _ABBREVIATION.fullmatch(chunk.strip(_AROUND))
     )
+    return ends, title
 
 
 # --- spelling --------------------------------------------------------------------
@@ -217,22 +331,33 @@ def _is_i(word: str) -> bool:
 
 
 def spelling_problems(
-    field: str, lines: list[str], context: Context, letter: Letter | None
+    field: str, lines: list[str], chunked: list[list[str]], context: Context, letter: Letter | None
 ) -> list[Problem]:
-    tokens = list(_parts(_tokens(lines, letter, context.lexicon), context))
-    mid_sentence = {text for text, start, addressed, _ in tokens if not start and not addressed}
-    headline = letter is None and _title_case(lines)
+    """Likely misspellings among the lines (`chunked` holds each line's `split()`)."""
+    tokens = _tokens(lines, chunked, letter, context)
+    extra = context.extra
+    # Words used mid-sentence, and whether the text is a title-case headline: needed only
+    # for a capitalised word that nothing knows, so worked out at the first one.
+    layout: tuple[set[str], bool] | None = None
     problems: list[Problem] = []
     reported: set[str] = set()
     checked: set[tuple[str, bool, bool]] = set()
-    for index, (text, start, addressed, _) in enumerate(tokens):
-        if text in reported or (not text.isalpha() and DIGIT.search(text)):
+    for index, (text, start, addressed, _, shape) in enumerate(tokens):
+        if shape == _SKIPPED or text in reported:
             continue
-        if text[0] == "i" and _is_i(text):
+        if shape == _LOWER_I:
             found: tuple[str, ...] | None = ("I" + text[1:],)
-        elif text.islower():
+        elif shape == _LOWER:
             found = _two_letters(text, context) if len(text) == 2 else _misspelt(text, context)
-        elif text[0].isupper() and text[1:].islower():
+        elif shape == _ORDINARY or (shape == _KNOWN and not addressed) or text.lower() in extra:
+            continue  # known as it stands, and no contact's name misspelt: nothing to find
+        else:
+            if layout is None:
+                layout = (
+                    {word for word, first, named, *_ in tokens if not first and not named},
+                    letter is None and _title_case(lines),
+                )
+            mid_sentence, headline = layout
             starts = headline or (
                 start and text not in mid_sentence and not _name_follows(tokens, index)
             )
@@ -240,8 +365,6 @@ def spelling_problems(
                 continue  # the same word in the same position was fine before
             checked.add((text, starts, addressed))
             found = _misspelt_capitalised(text, context, addressed, starts)
-        else:
-            continue  # an acronym or a brand: LinkedIn, iOS
         if found is not None:
             reported.add(text)
             problems.append(
@@ -262,7 +385,7 @@ def _name_follows(tokens: list[_Token], index: int) -> bool:
     """The next word is capitalised mid-sentence, as in a full name ("Dara Khan said")."""
     if index + 1 >= len(tokens):
         return False
-    text, start, _, position = tokens[index + 1]
+    text, start, _, position, _ = tokens[index + 1]
     return position == tokens[index][3] + 1 and not start and text[:1].isupper()
 
 
@@ -279,21 +402,6 @@ def _misspelt_capitalised(
         return None
     found = _misspelt(text.lower(), context, name_like=True)
     return None if found is None else tuple(w[:1].upper() + w[1:] for w in found)
-
-
-def _parts(tokens: Iterable[_Token], context: Context) -> Iterator[_Token]:
-    """Hyphenated compounds known as a whole ("scikit-learn") or joined up ("e-mail") are
-    dropped; the parts of any other are checked one by one ("well-knwon")."""
-    for text, start, addressed, position in tokens:
-        if "-" not in text:
-            yield text, start, addressed, position
-            continue
-        lower = text.lower()
-        if context.knows(lower) or context.knows(lower.replace("-", "")):
-            continue
-        for number, part in enumerate(text.split("-")):
-            if part:
-                yield part, start and number == 0, addressed, position
 
 
 _SHORT_NAME: Final = 5
@@ -319,15 +427,21 @@ def _misspelt(lower: str, context: Context, *, name_like: bool = False) -> tuple
     """
     if len(lower) < 3 or context.knows(lower):
         return None
-    plain = _without_accents(lower)
+    return _corrections(_without_accents(lower), context.lexicon, name_like)
+
+
+@functools.lru_cache(maxsize=2048)
+def _corrections(plain: str, lexicon: Lexicon, name_like: bool) -> tuple[str, ...] | None:
+    """`_misspelt`'s search of the dictionaries; cached, since it tries hundreds of
+    edits and the same unknown words recur."""
     found = tuple(
         word
-        for word in context.lexicon.candidates(plain)
+        for word in lexicon.candidates(plain)
         if (word[0] == plain[0] or _swapped(plain, word))
         and (not name_like or _classic_slip(plain, word))
     )
     if not name_like:
-        found = _run_together(plain, context.lexicon) + found
+        found = _run_together(plain, lexicon) + found
     return found[:MAX_SUGGESTIONS] or None
 
 

@@ -47,9 +47,13 @@ def word_file(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lexicon:
-    """Every known word in lower case, and which of them are ordinary words, not names."""
+    """Every known word in lower case, and which of them are ordinary words, not names.
+
+    Compared and hashed by identity (there is one per process), so the proofreader's
+    per-word caches can key on it cheaply.
+    """
 
     known: frozenset[str]
     names_only: frozenset[str]
