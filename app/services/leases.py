@@ -53,10 +53,12 @@ MAX_LEASE = timedelta(seconds=60)
 FAILING_DISABLE_AFTER = timedelta(days=5)
 """An endpoint whose every attempt has failed this long is disabled."""
 
-CLAIM_SCAN_FACTOR = 4
 CLAIM_SCAN_MAX = 1000
-"""With a per-endpoint bound, a claim looks at up to 4 times as many due rows as it wants,
-so deliveries to other endpoints are found behind one endpoint's backlog."""
+CLAIM_SCANS = 3
+"""With a per-endpoint bound, a claim reads due rows a page (as many as it still wants,
+at most 1000) at a time, up to 3 pages; each page leaves out the endpoints that are at
+their bound, so deliveries to other endpoints are found behind one endpoint's backlog
+without reading through it."""
 
 # Literal, not a bound parameter: only then can PostgreSQL and SQLite match the partial
 # "due" indexes (`WHERE status = 'pending'`) in prepared and cached statements.
@@ -132,34 +134,44 @@ async def claim_due(
     """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
 
     With `per_endpoint`, no endpoint gets more than that many, counting the `busy`
-    attempts the caller already runs for it, so one endpoint's backlog cannot fill every
-    slot. Candidates are picked without locks, then locked, re-checked and leased in one
-    UPDATE, so concurrent workers claim disjoint rows.
+    deliveries the caller already holds for it (or any share of the bound it wants to
+    leave unused), so one endpoint's backlog cannot fill every slot. Candidates are
+    picked without locks, then locked, re-checked and leased in one UPDATE, so
+    concurrent workers claim disjoint rows.
     """
     if limit <= 0:
         return []
     if lease > MAX_LEASE:
         raise ValueError("a lease lasts at most 60 s")
     running = dict(busy or {})
-    candidates = (
-        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .where(*_due(now))
-        .order_by(_DELIVERIES.c.next_attempt_at)
-        .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
-    )
-    if per_endpoint is not None:
-        full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
+    full = [] if per_endpoint is None else [e for e, n in running.items() if n >= per_endpoint]
+    picked: list[str] = []
+    for _ in range(CLAIM_SCANS):
+        page = min(limit - len(picked), CLAIM_SCAN_MAX)
+        candidates = (
+            select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+            .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+            .where(*_due(now))
+            .order_by(_DELIVERIES.c.next_attempt_at)
+            .limit(page)
+        )
         if full:
             candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
-    picked: list[str] = []
-    for delivery_id, endpoint_id in (await session.execute(candidates)).all():
-        if per_endpoint is not None:
-            if running.get(endpoint_id, 0) >= per_endpoint:
-                continue
-            running[endpoint_id] = running.get(endpoint_id, 0) + 1
-        picked.append(delivery_id)
-        if len(picked) == limit:
+        if picked:
+            candidates = candidates.where(_DELIVERIES.c.id.not_in(picked))
+        seen = (await session.execute(candidates)).all()
+        for delivery_id, endpoint_id in seen:
+            if per_endpoint is not None:
+                count = running.get(endpoint_id, 0)
+                if count >= per_endpoint:
+                    continue
+                running[endpoint_id] = count + 1
+                if count + 1 == per_endpoint:
+                    full.append(endpoint_id)
+            picked.append(delivery_id)
+        # A full page that left some rows unpicked (their endpoint filled up): more due
+        # rows of other endpoints may wait behind it.
+        if len(picked) == limit or len(seen) < page:
             break
     if not picked:
         return []
