@@ -48,7 +48,12 @@ START_MARGIN = timedelta(seconds=1)
 MAX_BATCH = 100
 """Results written per transaction at most."""
 
-AHEAD = 4
+LINGER = 0.1
+"""Seconds a batch of results waits for more while attempts are running: a commit costs
+as much CPU as several attempts, and its results are only bookkeeping (each attempt's
+lease outlasts it by at least `START_MARGIN`)."""
+
+AHEAD = 8
 """An endpoint's local queue holds at most this many times its concurrency bound, and
 the worker's queues together this many times `worker_concurrency`: every endpoint's
 share of the leases is at most its share of the slots, so one endpoint's backlog never
@@ -118,10 +123,10 @@ def report_attempt(item: WorkItem, result: AttemptResult, outcome: DeliveryOutco
 class ResultWriter:
     """Records attempt results in batches, one transaction per batch.
 
-    Results that arrive while a batch is being written go into the next one, so under
-    load a commit serves many deliveries, and with light traffic each result is still
-    written at once. Callers wait for their own outcome, so a delivery's slot is only
-    freed once its result is stored.
+    Results that arrive while a batch is being written go into the next one, and while
+    `pending()` says more attempts are running a batch waits up to `LINGER` for them:
+    under load one commit serves many deliveries, and a result with no attempt running
+    beside it is written at once. Callers wait for their own outcome.
     """
 
     def __init__(
@@ -129,10 +134,12 @@ class ResultWriter:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         rng: random.Random,
+        pending: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self._rng = rng
+        self._pending = pending
         self._queue: asyncio.Queue[
             tuple[WorkItem, AttemptResult, asyncio.Future[DeliveryOutcome | None]]
         ] = asyncio.Queue()
@@ -146,10 +153,21 @@ class ResultWriter:
         return await outcome
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            until = loop.time() + LINGER
+            while len(batch) < MAX_BATCH:
+                if not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                    continue
+                if not self._pending() or loop.time() >= until:
+                    break
+                try:
+                    async with asyncio.timeout_at(until):
+                        batch.append(await self._queue.get())
+                except TimeoutError:
+                    break
             try:
                 async with self.sessionmaker() as session, session.begin():
                     outcomes = await record_results(
@@ -200,11 +218,15 @@ class Dispatcher:
         self._wake = wake
         """Called when the loop should look again: a claim is worth making, or a retry was
         scheduled (so the loop can sleep until it falls due)."""
-        self._writer = ResultWriter(settings, sessionmaker, rng or random.Random())
+        self._writer = ResultWriter(
+            settings, sessionmaker, rng or random.Random(), pending=lambda: bool(self._sends)
+        )
         self._cap = settings.worker_per_endpoint_concurrency
         self._top = self._cap * (1 + AHEAD)
         self._budget = settings.worker_concurrency * (1 + AHEAD)
         """Deliveries leased at once at most: queued, being sent or being recorded."""
+        self._claim_max = max(self._top, 2 * settings.worker_concurrency)
+        """Deliveries leased per claim at most, so the first attempts start soon."""
         self._order = itertools.count()
         self._queues: dict[str, deque[tuple[int, WorkItem]]] = {}
         """Claimed deliveries not started yet, per endpoint, in claim order."""
@@ -251,16 +273,19 @@ class Dispatcher:
         as deep as its pace allows (`AHEAD` times the bound for a fast one)."""
         return self._limits.get(endpoint_id, self._top)
 
-    async def fill(self) -> int:
+    async def fill(self, news: bool = True) -> int:
         """Claim due deliveries if there is room to hold them; start what may start.
 
         One claim serves many deliveries: it leases up to each endpoint's hold limit,
-        and later ones start from the local queues as slots free up. Returns how many
-        deliveries were claimed.
+        and later ones start from the local queues as slots free up. `news` says due
+        work may exist that the last claim did not see (an event was committed, or the
+        poll interval passed); without it, a claim is made only once one is due for the
+        backlog the dispatcher knows of, so a burst of finished attempts costs one claim,
+        not one each. Returns how many deliveries were claimed.
         """
-        if not self._accepting:
+        if not self._accepting or not (news or self._refill_due()):
             return 0
-        room = self._budget - self._held_total
+        room = min(self._budget - self._held_total, self._claim_max)
         if room <= 0:
             self._cut = True
             return 0
@@ -416,7 +441,6 @@ class Dispatcher:
                     timeout=self.timeout,
                     allow_private=self.settings.webhook_allow_private,
                     resolver=self.resolver,
-                    pool=item.endpoint_id,
                 )
             finally:
                 INFLIGHT.dec()
