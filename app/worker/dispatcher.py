@@ -441,6 +441,7 @@ class Dispatcher:
                     timeout=self.timeout,
                     allow_private=self.settings.webhook_allow_private,
                     resolver=self.resolver,
+                    pool=item.endpoint_id,
                 )
             finally:
                 INFLIGHT.dec()

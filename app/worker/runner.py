@@ -36,6 +36,7 @@ from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.ssrf import Resolver
 from app.worker.dispatcher import Dispatcher
+from app.worker.pools import EndpointPools
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +103,10 @@ class Worker:
             follow_redirects=False,
             # No proxies or netrc from the environment: requests go to the checked address.
             trust_env=False,
-            limits=httpx.Limits(
-                max_connections=self.settings.worker_concurrency,
-                max_keepalive_connections=self.settings.worker_concurrency,
+            transport=EndpointPools(
+                connections=self.settings.worker_per_endpoint_concurrency,
+                keep=self.settings.worker_concurrency,
+                shared=self.settings.worker_concurrency,
             ),
         )
         async with client:
