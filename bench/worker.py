@@ -4,14 +4,12 @@ A scratch PostgreSQL database holds, per round, a batch of pending deliveries du
 from now (held back), each for a realistic `followup.window_opened` event: spread over 8
 endpoints of one local receiver (`delivery`), or all for a single endpoint
 (`one_endpoint`). One `followup worker` runs throughout, with its defaults (32 in
-flight, at most 4 per endpoint), timed only once its `/healthz` answers (start-up can
-take several seconds on a loaded machine). A round releases its batch (due now, plus a
-NOTIFY as every committed event sends) and times release → every delivery recorded as
-succeeded, by the worker's own stamp on its last record (the polling that notices it
-adds its lag to neither side). Beside it, in the same round, a bare `httpx.AsyncClient`
-loop posts the same signed bodies to the same receiver at the worker's concurrency (32
-over 8 endpoints; 4 for one endpoint, the per-endpoint cap), with no database at all.
-Rounds alternate bare/worker; figures are medians.
+flight, at most 4 per endpoint). A round releases its batch (due now, plus a NOTIFY
+as every committed event sends) and times release → every delivery recorded as
+succeeded. Beside it, in the same round, a bare `httpx.AsyncClient` loop posts the same
+signed bodies to the same receiver at the worker's concurrency (32 over 8 endpoints; 4
+for one endpoint, the per-endpoint cap), with no database at all. Rounds alternate
+bare/worker; figures are medians.
 
 - `worker.delivery.rps`, `worker.delivery.ratio_bare` (worker rate / bare rate),
   `worker.delivery.cpu_ms` (the worker process's CPU per delivery);
@@ -44,10 +42,8 @@ from bench.common import (
     SECRET_KEY,
     cpu_seconds,
     followup_command,
-    free_port,
     process,
     scratch_pg_database,
-    wait_http,
 )
 from bench.receiver import receiver_process
 
@@ -200,16 +196,11 @@ async def bare_loop(work: list[Payload], concurrency: int) -> float:
 
 
 async def worker_round(
-    engine: AsyncEngine, batch: str, count: int, pid: int, poll: float = 0.02
+    engine: AsyncEngine, batch: str, count: int, pid: int
 ) -> tuple[float, float]:
-    """(seconds, worker CPU seconds) from releasing `batch` to all of it succeeded.
-
-    The end is when the worker recorded the last result (the latest `updated_at`, which
-    the worker stamps as it writes a batch), not when this loop's poll (every `poll`
-    seconds) noticed: the poll's own lag is no part of the worker's time.
-    """
+    """(seconds, worker CPU seconds) from releasing `batch` to all of it succeeded."""
     cpu_before = cpu_seconds(pid)
-    started = time.time()
+    started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(
             text("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id LIKE :pattern"),
@@ -219,13 +210,12 @@ async def worker_round(
     deadline = started + 300
     async with engine.connect() as conn:
         while True:
-            await asyncio.sleep(poll)
-            done, failed, finished = (
+            await asyncio.sleep(0.02)
+            done, failed = (
                 await conn.execute(
                     text(
                         "SELECT count(*) FILTER (WHERE status = 'succeeded'), "
-                        "count(*) FILTER (WHERE status = 'failed' OR attempt_count > 1), "
-                        "max(updated_at) "
+                        "count(*) FILTER (WHERE status = 'failed' OR attempt_count > 1) "
                         "FROM webhook_deliveries WHERE id LIKE :pattern"
                     ),
                     {"pattern": f"dlv_{batch}_%"},
@@ -236,16 +226,9 @@ async def worker_round(
                 raise RuntimeError(f"{failed} deliveries of {batch} failed or were retried")
             if done >= count:
                 break
-            if time.time() > deadline:
+            if time.perf_counter() > deadline:
                 raise RuntimeError(f"batch {batch}: {done} of {count} delivered in 300 s")
-    return finished.timestamp() - started, cpu_seconds(pid) - cpu_before
-
-
-async def worker_ready(port: int) -> None:
-    """Wait for the worker's `/healthz` (its loop turns), then for its first ticks: on a
-    loaded machine start-up alone can take several seconds, and must not be timed."""
-    await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz")
-    await asyncio.sleep(1)
+    return time.perf_counter() - started, cpu_seconds(pid) - cpu_before
 
 
 async def _measure(
@@ -267,12 +250,11 @@ async def _measure(
                     "FOLLOWUP_LOG_LEVEL": "WARNING",
                     "FOLLOWUP_WORKER_CONCURRENCY": str(CONCURRENCY),
                     "FOLLOWUP_WORKER_PER_ENDPOINT_CONCURRENCY": str(PER_ENDPOINT),
-                    "FOLLOWUP_WORKER_PORT": str(port := free_port()),
                 }
                 warm = await payloads(engine, "d0")
                 await bare_loop(warm[:200], CONCURRENCY)
                 with process(followup_command("worker"), env, logs / "worker.log") as worker:
-                    await worker_ready(port)
+                    await asyncio.sleep(2)  # started, first scheduler and retention ticks done
                     for r in range(rounds):
                         for kind, batch, lanes in (
                             ("delivery", f"d{r}", CONCURRENCY),

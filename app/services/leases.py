@@ -23,12 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
     CursorResult,
-    Integer,
     Select,
     Table,
-    bindparam,
     func,
     insert,
     literal_column,
@@ -56,12 +53,10 @@ MAX_LEASE = timedelta(seconds=60)
 FAILING_DISABLE_AFTER = timedelta(days=5)
 """An endpoint whose every attempt has failed this long is disabled."""
 
+CLAIM_SCAN_FACTOR = 4
 CLAIM_SCAN_MAX = 1000
-CLAIM_SCANS = 3
-"""With a per-endpoint bound, a claim reads due rows a page (as many as it still wants,
-at most 1000) at a time, up to 3 pages; each page leaves out the endpoints that are at
-their bound, so deliveries to other endpoints are found behind one endpoint's backlog
-without reading through it."""
+"""With a per-endpoint bound, a claim looks at up to 4 times as many due rows as it wants,
+so deliveries to other endpoints are found behind one endpoint's backlog."""
 
 # Literal, not a bound parameter: only then can PostgreSQL and SQLite match the partial
 # "due" indexes (`WHERE status = 'pending'`) in prepared and cached statements.
@@ -114,7 +109,7 @@ def _locked(stmt: Select[Any], *, skip_locked: bool) -> Select[Any]:
     return stmt.with_for_update(skip_locked=skip_locked, of=_DELIVERIES)
 
 
-def _due(now: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     """Pending, due, not leased by a live worker, to an enabled endpoint."""
     return (
         _DELIVERIES.c.status == _PENDING,
@@ -122,101 +117,6 @@ def _due(now: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool], 
         or_(_DELIVERIES.c.locked_until.is_(None), _DELIVERIES.c.locked_until < now),
         _ENDPOINTS.c.enabled.is_(True),
     )
-
-
-# The worker's statements, built once with bound parameters: building and hashing a
-# statement per call cost more CPU than running it (SQLAlchemy caches the compiled form
-# by the statement's structure, and a statement object remembers its own cache key).
-
-
-def _ids(name: str) -> BindParameter[Any]:
-    return bindparam(name, expanding=True)
-
-
-_NOW = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
-
-
-def _scan(*, leave_out_endpoints: bool, leave_out_ids: bool) -> Select[Any]:
-    """A page of due rows, oldest due first, maybe without some endpoints and rows."""
-    stmt = (
-        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .where(*_due(_NOW))
-        .order_by(_DELIVERIES.c.next_attempt_at)
-        .limit(bindparam("page", type_=Integer))
-    )
-    if leave_out_endpoints:
-        stmt = stmt.where(_DELIVERIES.c.endpoint_id.not_in(_ids("full")))
-    if leave_out_ids:
-        stmt = stmt.where(_DELIVERIES.c.id.not_in(_ids("picked")))
-    return stmt
-
-
-_SCANS = {
-    (endpoints, ids): _scan(leave_out_endpoints=endpoints, leave_out_ids=ids)
-    for endpoints in (False, True)
-    for ids in (False, True)
-}
-
-_LEASE = (
-    update(_DELIVERIES)
-    .where(
-        _DELIVERIES.c.id.in_(
-            _locked(
-                select(_DELIVERIES.c.id)
-                .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-                .where(_DELIVERIES.c.id.in_(_ids("picked")), *_due(_NOW)),
-                skip_locked=True,
-            ).scalar_subquery()
-        )
-    )
-    .values(
-        locked_until=bindparam("lease_until", type_=_DELIVERIES.c.locked_until.type),
-        lease_token=bindparam("token", type_=_DELIVERIES.c.lease_token.type),
-    )
-    .returning(_DELIVERIES.c.id)
-)
-
-_LEASED = (
-    select(
-        _DELIVERIES.c.id,
-        _DELIVERIES.c.attempt_count,
-        _ENDPOINTS.c.id,
-        _ENDPOINTS.c.url,
-        _ENDPOINTS.c.secret,
-        _ENDPOINTS.c.previous_secret,
-        _ENDPOINTS.c.previous_secret_expires_at,
-        _ENDPOINTS.c.failing_since,
-        _EVENTS.c.id,
-        _EVENTS.c.type,
-        _EVENTS.c.created_at,
-        _EVENTS.c.data,
-    )
-    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-    .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
-    .where(_DELIVERIES.c.id.in_(_ids("ids")))
-)
-
-_HOLDERS = _locked(
-    select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(_DELIVERIES.c.id.in_(_ids("ids"))),
-    skip_locked=False,
-)
-
-_MOVE = (
-    update(_DELIVERIES)
-    .where(_DELIVERIES.c.id == bindparam("delivery", type_=_DELIVERIES.c.id.type))
-    .values(
-        status=bindparam("new_status", type_=_DELIVERIES.c.status.type),
-        attempt_count=bindparam("attempts", type_=_DELIVERIES.c.attempt_count.type),
-        next_attempt_at=bindparam("next_at", type_=_DELIVERIES.c.next_attempt_at.type),
-        locked_until=None,
-        lease_token=None,
-        last_attempt_at=bindparam("last_at", type_=_DELIVERIES.c.last_attempt_at.type),
-        updated_at=bindparam("moved_at", type_=_DELIVERIES.c.updated_at.type),
-    )
-)
-
-_LOG_ATTEMPTS = insert(_ATTEMPTS)
 
 
 async def claim_due(
@@ -232,89 +132,106 @@ async def claim_due(
     """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
 
     With `per_endpoint`, no endpoint gets more than that many, counting the `busy`
-    deliveries the caller already holds for it (or any share of the bound it wants to
-    leave unused), so one endpoint's backlog cannot fill every slot. Candidates are
-    picked without locks, then locked, re-checked and leased in one UPDATE, so
-    concurrent workers claim disjoint rows.
+    attempts the caller already runs for it, so one endpoint's backlog cannot fill every
+    slot. Candidates are picked without locks, then locked, re-checked and leased in one
+    UPDATE, so concurrent workers claim disjoint rows.
     """
     if limit <= 0:
         return []
     if lease > MAX_LEASE:
         raise ValueError("a lease lasts at most 60 s")
     running = dict(busy or {})
-    conn = await session.connection()
-    full = [] if per_endpoint is None else [e for e, n in running.items() if n >= per_endpoint]
+    candidates = (
+        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(*_due(now))
+        .order_by(_DELIVERIES.c.next_attempt_at)
+        .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
+    )
+    if per_endpoint is not None:
+        full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
+        if full:
+            candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
     picked: list[str] = []
-    for _ in range(CLAIM_SCANS):
-        page = min(limit - len(picked), CLAIM_SCAN_MAX)
-        seen = (
-            await conn.execute(
-                _SCANS[bool(full), bool(picked)],
-                {"now": now, "page": page, "full": full, "picked": picked},
-            )
-        ).all()
-        for delivery_id, endpoint_id in seen:
-            if per_endpoint is not None:
-                count = running.get(endpoint_id, 0)
-                if count >= per_endpoint:
-                    continue
-                running[endpoint_id] = count + 1
-                if count + 1 == per_endpoint:
-                    full.append(endpoint_id)
-            picked.append(delivery_id)
-        # A full page that left some rows unpicked (their endpoint filled up): more due
-        # rows of other endpoints may wait behind it.
-        if len(picked) == limit or len(seen) < page:
+    for delivery_id, endpoint_id in (await session.execute(candidates)).all():
+        if per_endpoint is not None:
+            if running.get(endpoint_id, 0) >= per_endpoint:
+                continue
+            running[endpoint_id] = running.get(endpoint_id, 0) + 1
+        picked.append(delivery_id)
+        if len(picked) == limit:
             break
     if not picked:
         return []
     token = secrets.token_hex(16)
     locked_until = now + lease
-    leased = await conn.execute(
-        _LEASE, {"picked": picked, "now": now, "lease_until": locked_until, "token": token}
+    still_due = _locked(
+        select(_DELIVERIES.c.id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(_DELIVERIES.c.id.in_(picked), *_due(now)),
+        skip_locked=True,
     )
-    ids = list(leased.scalars().all())
+    leased = await session.execute(
+        update(_DELIVERIES)
+        .where(_DELIVERIES.c.id.in_(still_due.scalar_subquery()))
+        .values(locked_until=locked_until, lease_token=token)
+        .returning(_DELIVERIES.c.id)
+    )
+    ids = set(leased.scalars().all())
     if not ids:
         return []
-    rows = await conn.execute(_LEASED, {"ids": ids})
-    order = {delivery_id: index for index, delivery_id in enumerate(picked)}
-    # Each endpoint's live secrets, opened once per claim rather than once per row.
-    opened: dict[str, tuple[str, ...]] = {}
-    items = []
-    for (
-        delivery_id,
-        attempts,
-        endpoint_id,
-        url,
-        secret,
-        previous,
-        expires,
-        failing_since,
-        event_id,
-        event_type,
-        created_at,
-        data,
-    ) in rows.all():
-        if endpoint_id not in opened:
-            opened[endpoint_id] = live_secrets(
-                box.open(secret), box.open(previous) if previous else None, expires, now
-            )
-        items.append(
-            WorkItem(
-                delivery_id=delivery_id,
-                lease_token=token,
-                locked_until=locked_until,
-                endpoint_id=endpoint_id,
-                message=Message(
-                    url=url,
-                    event_id=event_id,
-                    body=encode_envelope(event_id, event_type, created_at, data),
-                    secrets=opened[endpoint_id],
-                ),
-                attempt_number=attempts + 1,
-                endpoint_failing=failing_since is not None,
-            )
+    rows = await session.execute(
+        select(
+            _DELIVERIES.c.id,
+            _DELIVERIES.c.attempt_count,
+            _ENDPOINTS.c.id,
+            _ENDPOINTS.c.url,
+            _ENDPOINTS.c.secret,
+            _ENDPOINTS.c.previous_secret,
+            _ENDPOINTS.c.previous_secret_expires_at,
+            _ENDPOINTS.c.failing_since,
+            _EVENTS.c.id,
+            _EVENTS.c.type,
+            _EVENTS.c.created_at,
+            _EVENTS.c.data,
         )
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+        .where(_DELIVERIES.c.id.in_(ids))
+    )
+    order = {delivery_id: index for index, delivery_id in enumerate(picked)}
+    items = [
+        WorkItem(
+            delivery_id=delivery_id,
+            lease_token=token,
+            locked_until=locked_until,
+            endpoint_id=endpoint_id,
+            message=Message(
+                url=url,
+                event_id=event_id,
+                body=encode_envelope(event_id, event_type, created_at, data),
+                secrets=live_secrets(
+                    box.open(secret), box.open(previous) if previous else None, expires, now
+                ),
+            ),
+            attempt_number=attempts + 1,
+            endpoint_failing=failing_since is not None,
+        )
+        for (
+            delivery_id,
+            attempts,
+            endpoint_id,
+            url,
+            secret,
+            previous,
+            expires,
+            failing_since,
+            event_id,
+            event_type,
+            created_at,
+            data,
+        ) in rows.all()
+    ]
     return sorted(items, key=lambda item: order[item.delivery_id])
 
 
@@ -365,9 +282,15 @@ async def record_results(
     """
     if not results:
         return []
-    conn = await session.connection()
-    holders = await conn.execute(_HOLDERS, {"ids": [item.delivery_id for item, _ in results]})
-    holder: dict[str, str | None] = dict(holders.tuples().all())
+    holders = await session.execute(
+        _locked(
+            select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
+                _DELIVERIES.c.id.in_([item.delivery_id for item, _ in results])
+            ),
+            skip_locked=False,
+        )
+    )
+    holder = dict(holders.tuples().all())
     outcomes: list[DeliveryOutcome | None] = []
     moves: list[dict[str, Any]] = []
     attempts: list[dict[str, Any]] = []
@@ -379,12 +302,14 @@ async def record_results(
         status, next_attempt_at = _next_state(item, result, settings, now, rng)
         moves.append(
             {
-                "delivery": item.delivery_id,
-                "new_status": status.value,
-                "attempts": item.attempt_number,
-                "next_at": next_attempt_at,
-                "last_at": result.attempted_at,
-                "moved_at": now,
+                "id": item.delivery_id,
+                "status": status.value,
+                "attempt_count": item.attempt_number,
+                "next_attempt_at": next_attempt_at,
+                "locked_until": None,
+                "lease_token": None,
+                "last_attempt_at": result.attempted_at,
+                "updated_at": now,
             }
         )
         attempts.append(
@@ -402,8 +327,8 @@ async def record_results(
         outcomes.append(DeliveryOutcome(status, next_attempt_at, endpoint_disabled=False))
     if not owned:
         return outcomes
-    await conn.execute(_MOVE, moves)
-    await conn.execute(_LOG_ATTEMPTS, attempts)
+    await session.execute(update(WebhookDelivery), moves)
+    await session.execute(insert(_ATTEMPTS), attempts)
     disabled = await _update_endpoint_health(session, owned, now)
     # One outcome per disabled endpoint says so, so it is reported (and counted) once.
     flagged: list[DeliveryOutcome | None] = []

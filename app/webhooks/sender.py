@@ -28,10 +28,6 @@ RESPONSE_BODY_LIMIT = 1024
 
 USER_AGENT = "followup-webhooks/0.1"
 
-POOL = "followup.pool"
-"""Request extension naming the connection pool to send through (`app.worker.pools`);
-transports that do not know it ignore it."""
-
 MAX_ATTEMPT_SECONDS = 50.0
 """An attempt must end inside its lease, so longer configured timeouts are cut to this."""
 
@@ -90,14 +86,12 @@ async def send_one(
     timeout: float,
     allow_private: bool,
     resolver: Resolver | None = None,
-    pool: str | None = None,
 ) -> AttemptResult:
     """One signed POST at `now`, re-checked by the SSRF guard and pinned to the checked
     address.
 
     Never raises for the receiver's or the network's faults: they become the result's
     `error`. The whole attempt (DNS, connect, response, first 1 KiB) shares one timeout.
-    `pool` names the connection pool to use, for a transport that keeps several.
     """
     started = time.perf_counter()
     status_code: int | None = None
@@ -127,9 +121,6 @@ async def send_one(
                 )
                 for address in target.addresses
             ]
-            if pool is not None:
-                for request in requests:
-                    request.extensions[POOL] = pool
             response = await send_pinned(client, requests)
             try:
                 status_code = response.status_code

@@ -18,7 +18,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -36,7 +35,6 @@ from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.ssrf import Resolver
 from app.worker.dispatcher import Dispatcher
-from app.worker.pools import EndpointPools
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +74,6 @@ class Worker:
         """Loop time the database first failed in the current outage."""
         self._fault_said: float | None = None
         self._wake = asyncio.Event()
-        self._news = True
-        """Due work may exist that the dispatcher does not know of: an event was committed."""
         self.last_beat: float | None = None
         """`loop.time()` of the loop's latest turn: `/healthz` tells a stuck loop by it."""
 
@@ -87,13 +83,6 @@ class Worker:
         self._wake.set()
 
     def wake(self) -> None:
-        """Look for due work now (an event was committed)."""
-        self._news = True
-        self._wake.set()
-
-    def _recheck(self) -> None:
-        """The dispatcher's call: a claim for the backlog it knows is worth making now,
-        or a retry was scheduled (so the loop can sleep until it falls due)."""
         self._wake.set()
 
     async def run(self) -> None:
@@ -103,10 +92,9 @@ class Worker:
             follow_redirects=False,
             # No proxies or netrc from the environment: requests go to the checked address.
             trust_env=False,
-            transport=EndpointPools(
-                connections=self.settings.worker_per_endpoint_concurrency,
-                keep=self.settings.worker_concurrency,
-                shared=self.settings.worker_concurrency,
+            limits=httpx.Limits(
+                max_connections=self.settings.worker_concurrency,
+                max_keepalive_connections=self.settings.worker_concurrency,
             ),
         )
         async with client:
@@ -115,7 +103,7 @@ class Worker:
                 self.sessionmaker,
                 client,
                 resolver=self.resolver,
-                wake=self._recheck,
+                wake=self.wake,
             )
             listener = asyncio.create_task(self._listen(), name="wake-up listener")
             try:
@@ -131,13 +119,10 @@ class Worker:
         loop = asyncio.get_running_loop()
         poll = self.settings.worker_poll_interval
         next_schedule = next_prune = loop.time()
-        news = True
         while not self._stopping.is_set():
             self._wake.clear()
-            news, self._news = news or self._news, False
             self.last_beat = loop.time()
             if loop.time() >= next_schedule:
-                news = True  # the poll: look for due work whoever committed it
                 started = loop.time()
                 SCHEDULER_LAG.observe(started - next_schedule)
                 await self._step("scheduler", self.open_windows)
@@ -146,16 +131,15 @@ class Worker:
             if loop.time() >= next_prune:
                 caught_up = await self._step("retention", self.prune)
                 next_prune = loop.time() + (PRUNE_EVERY if caught_up else PRUNE_SOON)
-            if await self._step("dispatcher", partial(dispatcher.fill, news)) is None:
+            if await self._step("dispatcher", dispatcher.fill) is None:
                 await self._sleep(self._backoff(poll))
-                news = True
                 continue
             delay = next_schedule - loop.time()
             if not dispatcher.backlog:
                 due = await self._step("dispatcher", self._next_due)
                 if due is not None:
                     delay = min(delay, due)
-            news = await self._sleep(delay)
+            await self._sleep(delay)
 
     async def _step(self, name: str, step: Callable[[], Awaitable[T]]) -> T | None:
         """Run a step; a failure is logged and the loop carries on (None).
@@ -194,17 +178,12 @@ class Worker:
         waited = asyncio.get_running_loop().time() - self._fault_since
         return min(MAX_BACKOFF, max(poll, waited))
 
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleep until woken or `seconds` have passed; True in the second case (a retry
-        may have fallen due, or work been committed elsewhere: look)."""
+    async def _sleep(self, seconds: float) -> None:
         if seconds <= 0:
-            return True
-        try:
+            return
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
-        except TimeoutError:
-            return True
-        return False
 
     async def open_windows(self) -> int:
         """Open every due window, one transaction per batch."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -24,10 +23,10 @@ from app.enums import DeliveryStatus, EventType
 from app.main import create_app
 from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
-from app.services.leases import WorkItem, claim_due, lease_for, record_results
+from app.services.leases import claim_due, lease_for, record_results
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult
-from app.worker.dispatcher import AHEAD, Dispatcher
+from app.worker.dispatcher import Dispatcher
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
@@ -678,249 +677,19 @@ async def test_an_endpoint_at_its_cap_keeps_the_backlog_even_if_it_frees_up_mid_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """One busy subscriber must not stall the worker: when the claim saw an endpoint at
-    its limit, due work may wait behind it, even if its deliveries finished while the
-    claim ran (the counts after the claim then look below the limit); the loop is woken
-    to claim again rather than sleeping a poll interval."""
-    woken: list[bool] = []
-    dispatcher = Dispatcher(worker_settings, sessionmaker, http, wake=lambda: woken.append(True))
-    limit = dispatcher.hold_limit("we_busy")
-    seen: list[dict[str, int]] = []
-
-    async def claim_while_deliveries_finish(*_args: Any, **kwargs: Any) -> list[Any]:
-        seen.append(dict(kwargs["busy"]))
-        dispatcher._held.clear()
-        dispatcher._held_total = 0
-        return []
-
-    monkeypatch.setattr("app.worker.dispatcher.claim_due", claim_while_deliveries_finish)
-    dispatcher._held["we_busy"] = limit
-    dispatcher._held_total = limit
-    await dispatcher.fill()
-    assert seen == [{"we_busy": limit}]
-    assert dispatcher.backlog, "due work may wait behind the endpoint that was at its limit"
-    assert woken, "its room freed up during the claim: claim again at once"
-
-
-async def test_a_claim_looks_past_one_endpoints_backlog_in_the_same_call(
-    api: httpx.AsyncClient, sessionmaker: Sessions, worker_settings: Settings, receiver: Receiver
-) -> None:
-    """The first scan (4 times the limit) sees only the busy endpoint's rows; once that
-    endpoint is at its bound the claim scans again without it and finds the other."""
-    busy = await create_endpoint(api, receiver.url("/busy"), event_types=["interview.created"])
-    account = await account_id(api)
-    for _ in range(10):
-        await record(sessionmaker, account, EventType.INTERVIEW_CREATED)
-    other = await create_endpoint(api, receiver.url("/other"), event_types=["interview.updated"])
-    await record(sessionmaker, account, EventType.INTERVIEW_UPDATED)
-
-    async with sessionmaker() as session, session.begin():
-        items = await claim_due(
-            session,
-            utcnow(),
-            2,
-            lease_for(worker_settings),
-            box=worker_settings.secret_box(),
-            per_endpoint=1,
-        )
-
-    assert sorted(i.endpoint_id for i in items) == sorted([busy["id"], other["id"]])
-
-
-class CountingTransport(httpx.AsyncBaseTransport):
-    """Answers every request 200 after `delay` (or once `gate` is set), noting the order
-    of webhook ids and the most requests it ever had in progress at once."""
-
-    def __init__(self, delay: float = 0.005, gate: asyncio.Event | None = None) -> None:
-        self.delay = delay
-        self.gate = gate
-        self.ids: list[str] = []
-        self.running = 0
-        self.most = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.ids.append(request.headers["webhook-id"])
-        self.running += 1
-        self.most = max(self.most, self.running)
-        try:
-            if self.gate is not None:
-                await self.gate.wait()
-            await asyncio.sleep(self.delay)
-        finally:
-            self.running -= 1
-        return httpx.Response(200, stream=httpx.ByteStream(b"ok"))
-
-
-class CountingClaims:
-    """Wraps `claim_due` in the dispatcher, counting its calls."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-        monkeypatch.setattr("app.worker.dispatcher.claim_due", self)
-
-    async def __call__(self, *args: Any, **kwargs: Any) -> list[WorkItem]:
-        self.calls += 1
-        return await claim_due(*args, **kwargs)
-
-
-async def run_until_idle(dispatcher: Dispatcher, woken: asyncio.Event, timeout: float) -> None:
-    """The worker loop in miniature: claim when the dispatcher asks (or a poll interval
-    passed), until nothing is held."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    news = True
-    while True:
-        woken.clear()
-        await dispatcher.fill(news)
-        if not dispatcher.backlog and not dispatcher.held:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "deliveries still held"
-        try:
-            await asyncio.wait_for(woken.wait(), 0.5)
-            news = False
-        except TimeoutError:
-            news = True
-
-
-async def test_one_endpoints_backlog_is_claimed_in_batches_within_its_concurrency(
-    api: httpx.AsyncClient,
-    sessionmaker: Sessions,
-    worker_settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Every finished attempt starts the next queued delivery: no claim per delivery,
-    and never more than the endpoint's 4 requests at once."""
-    endpoint = await create_endpoint(api, "http://127.0.0.1:9/hook")
-    account = await account_id(api)
-    async with sessionmaker() as session, session.begin():
-        for _ in range(60):
-            await record_event(
-                session,
-                account,
-                EventType.INTERVIEW_CREATED,
-                EVENT_EXAMPLES[EventType.INTERVIEW_CREATED],
-                utcnow(),
-            )
-    claims = CountingClaims(monkeypatch)
-    transport = CountingTransport()
-    woken = asyncio.Event()
-    async with httpx.AsyncClient(transport=transport) as client:
-        dispatcher = Dispatcher(worker_settings, sessionmaker, client, wake=woken.set)
-        await run_until_idle(dispatcher, woken, timeout=30)
-        await dispatcher.drain(5)
-
-    cap = worker_settings.worker_per_endpoint_concurrency
-    assert len(transport.ids) == len(set(transport.ids)) == 60
-    assert transport.most == cap, "the endpoint's concurrency, used and never exceeded"
-    assert claims.calls <= 60 // (2 * cap), f"{claims.calls} claims for 60 deliveries"
-    async with sessionmaker() as session:
-        statuses = await session.scalars(
-            select(WebhookDelivery.status).where(WebhookDelivery.endpoint_id == endpoint["id"])
-        )
-        assert set(statuses.all()) == {"succeeded"}
-
-
-async def test_queued_deliveries_to_one_endpoint_go_out_in_the_order_they_fell_due(
-    api: httpx.AsyncClient, sessionmaker: Sessions, worker_settings: Settings
-) -> None:
-    settings = worker_settings.model_copy(update={"worker_per_endpoint_concurrency": 1})
-    await create_endpoint(api, "http://127.0.0.1:9/hook")
-    account = await account_id(api)
-    events = [await record(sessionmaker, account) for _ in range(12)]
-    transport = CountingTransport()
-    woken = asyncio.Event()
-    async with httpx.AsyncClient(transport=transport) as client:
-        dispatcher = Dispatcher(settings, sessionmaker, client, wake=woken.set)
-        await run_until_idle(dispatcher, woken, timeout=30)
-        await dispatcher.drain(5)
-
-    assert transport.ids == [event.id for event in events]
-    assert transport.most == 1
-
-
-async def _lease_states(sessionmaker: Sessions) -> list[tuple[str, int, str | None]]:
-    async with sessionmaker() as session:
-        rows = await session.execute(
-            select(
-                WebhookDelivery.status, WebhookDelivery.attempt_count, WebhookDelivery.lease_token
-            ).order_by(WebhookDelivery.created_at)
-        )
-        return [tuple(row) for row in rows.all()]
-
-
-async def test_a_queued_delivery_whose_lease_ran_short_is_handed_back_unsent(
-    api: httpx.AsyncClient,
-    sessionmaker: Sessions,
-    worker_settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    settings = worker_settings.model_copy(update={"worker_per_endpoint_concurrency": 1})
-    await create_endpoint(api, "http://127.0.0.1:9/hook")
-    account = await account_id(api)
-    for _ in range(3):
-        await record(sessionmaker, account)
-    gate = asyncio.Event()
-    transport = CountingTransport(gate=gate)
-    async with httpx.AsyncClient(transport=transport) as client:
-        dispatcher = Dispatcher(settings, sessionmaker, client)
-        assert await dispatcher.fill() == 3
-        await asyncio.sleep(0.05)
-        assert (transport.running, dispatcher.queued) == (1, 2)
-        # The first attempt takes so long that the queued ones could no longer finish
-        # inside their lease: they must not start.
-        late = utcnow() + dispatcher.lease - timedelta(seconds=dispatcher.timeout)
-        monkeypatch.setattr("app.worker.dispatcher.utcnow", lambda: late)
-        gate.set()
-        for _ in range(100):
-            if not dispatcher.held:
-                break
-            await asyncio.sleep(0.05)
-        await dispatcher.drain(5)
-
-    assert len(transport.ids) == 1
-    assert await _lease_states(sessionmaker) == [
-        ("succeeded", 1, None),
-        ("pending", 0, None),
-        ("pending", 0, None),
-    ]
-
-
-async def test_drain_hands_back_queued_deliveries_at_once(
-    api: httpx.AsyncClient, sessionmaker: Sessions, worker_settings: Settings
-) -> None:
-    settings = worker_settings.model_copy(update={"worker_per_endpoint_concurrency": 1})
-    await create_endpoint(api, "http://127.0.0.1:9/hook")
-    account = await account_id(api)
-    for _ in range(3):
-        await record(sessionmaker, account)
-    gate = asyncio.Event()
-    transport = CountingTransport(gate=gate)
-    async with httpx.AsyncClient(transport=transport) as client:
-        dispatcher = Dispatcher(settings, sessionmaker, client)
-        assert await dispatcher.fill() == 3
-        await asyncio.sleep(0.05)
-        asyncio.get_running_loop().call_later(0.2, gate.set)
-        await dispatcher.drain(5)
-
-    assert len(transport.ids) == 1, "the running one finishes; the queued ones never start"
-    assert await _lease_states(sessionmaker) == [
-        ("succeeded", 1, None),
-        ("pending", 0, None),
-        ("pending", 0, None),
-    ]
-
-
-def test_a_slow_endpoint_is_claimed_ahead_only_as_far_as_its_leases_allow(
-    sessionmaker: Sessions, http: httpx.AsyncClient, worker_settings: Settings
-) -> None:
+    its cap, its next finished attempt has to wake the loop, even if its attempts
+    finished while the claim ran (the counts after the claim then look below the cap)."""
     dispatcher = Dispatcher(worker_settings, sessionmaker, http)
     cap = worker_settings.worker_per_endpoint_concurrency
-    window = (dispatcher.lease - timedelta(seconds=dispatcher.timeout + 1)).total_seconds()
-    assert dispatcher.hold_limit("we_new") == cap * (1 + AHEAD), "a queue ahead of its slots"
+    seen: list[dict[str, int]] = []
 
-    for _ in range(20):
-        dispatcher._note_pace("we_fast", 0.005)
-        dispatcher._note_pace("we_slow", window / 2)
-    assert dispatcher.hold_limit("we_fast") == cap * (1 + AHEAD)
-    # Its last queued delivery starts after about (queue / cap) attempts: half the window.
-    assert dispatcher.hold_limit("we_slow") == cap + cap
-    dispatcher._note_pace("we_slow", 50.0)
-    assert dispatcher.hold_limit("we_slow") == cap, "nothing ahead: a claim per slot"
+    async def claim_while_attempts_finish(*_args: Any, **kwargs: Any) -> list[Any]:
+        seen.append(dict(kwargs["busy"]))
+        dispatcher._per_endpoint.clear()
+        return []
+
+    monkeypatch.setattr("app.worker.dispatcher.claim_due", claim_while_attempts_finish)
+    dispatcher._per_endpoint["we_busy"] = cap
+    await dispatcher.fill()
+    assert seen == [{"we_busy": cap}]
+    assert dispatcher.backlog, "due work may wait behind the endpoint that was at its cap"
