@@ -101,13 +101,19 @@ def page_query(
     stmt = _within_sync_window(stmt, page, _columns_of(tiebreak))
     if page.cursor is not None:
         sort_value, row_id = decode_cursor(page.cursor)
-        if descending:
-            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
-        else:
-            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
-        stmt = stmt.where(after)
-    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
-    return stmt.order_by(*order).limit(page.limit + 1)
+        stmt = stmt.where(_after(sort, tiebreak, sort_value, row_id, descending))
+    return stmt.order_by(*_order(sort, tiebreak, descending)).limit(page.limit + 1)
+
+
+def _after(sort: Any, tiebreak: Any, sort_value: Any, row_id: Any, descending: bool) -> Any:
+    """Rows after the cursor's (sort value, id) in the list's order."""
+    if descending:
+        return or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
+    return or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
+
+
+def _order(sort: Any, tiebreak: Any, descending: bool) -> tuple[Any, Any]:
+    return (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
 
 
 @dataclass(frozen=True)
@@ -161,13 +167,9 @@ def keyset_query(
     if cursor:
         sort_value = bindparam("cursor_sort", type_=sort.type)
         row_id = bindparam("cursor_id", type_=tiebreak.type)
-        if descending:
-            after: Any = or_(sort < sort_value, and_(sort == sort_value, tiebreak < row_id))
-        else:
-            after = or_(sort > sort_value, and_(sort == sort_value, tiebreak > row_id))
-        stmt = stmt.where(after)
-    order = (sort.desc(), tiebreak.desc()) if descending else (sort.asc(), tiebreak.asc())
-    return stmt.order_by(*order).limit(bindparam("page_limit", type_=Integer()))
+        stmt = stmt.where(_after(sort, tiebreak, sort_value, row_id, descending))
+    limit = bindparam("page_limit", type_=Integer())
+    return stmt.order_by(*_order(sort, tiebreak, descending)).limit(limit)
 
 
 def page_of(
