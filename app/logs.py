@@ -4,8 +4,8 @@ line of a request, and no secret on any line.
 structlog renders every record, ours and the libraries' alike, through the standard
 library (`ProcessorFormatter`): the code keeps `logging.getLogger(__name__)` and passes
 fields in `extra={...}`. structlog was picked over a bare JSON formatter because one
-library then gives both renderings, the contextvars merge and exception formatting, and
-it is widely used and actively kept.
+library then gives both renderings and exception formatting, and it is widely used and
+actively kept.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterable, MutableMapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,9 +62,31 @@ def clean_request_id(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def request_context(request_id: str) -> AbstractContextManager[None]:
-    """Within it, every line logged in this context (a request's task) carries the id."""
-    return structlog.contextvars.bound_contextvars(request_id=request_id)
+_REQUEST_ID: ContextVar[str | None] = ContextVar("followup_request_id", default=None)
+
+
+@contextmanager
+def request_context(request_id: str) -> Iterator[None]:
+    """Within it, every line logged in this context (a request's task) carries the id.
+
+    One context variable of our own rather than structlog's `bound_contextvars`: that
+    one reads every variable of the context on entry and on each line, a measurable
+    share of a request's CPU time."""
+    token = _REQUEST_ID.set(request_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ID.reset(token)
+
+
+def add_request_id(
+    _logger: WrappedLogger, _name: str, event_dict: EventDict
+) -> MutableMapping[str, Any]:
+    """The processor that puts the current request's id on a line."""
+    request_id = _REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
 class _Redactor:
@@ -134,7 +157,7 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     pre_chain: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -23,6 +24,7 @@ from app.db.session import NOW
 from app.errors import AppError, NotFoundError, UnauthorizedError
 from app.schemas.common import Cursor, InputDatetime, Limit
 from app.services import accounts as account_service
+from app.services import idempotency
 from app.services import interviews as interview_service
 from app.services.pagination import PageRequest
 from app.settings import Settings
@@ -67,11 +69,32 @@ def reads_only(endpoint: T) -> T:
 SESSION_STATE = "followup.session"
 """`request.state` key: a session (with its open transaction) that the idempotency
 middleware owns; the route works in it and the middleware commits it."""
-ACCOUNT_STATE = "followup.account"
-"""`request.state` key: the account the idempotency middleware already authenticated."""
+IDEMPOTENCY_STATE = "followup.idempotency"
+"""`request.state` key: the request's `KeyClaim`, for `get_account` to look up."""
 OUTCOME = "followup.outcome"
 """`session.info` key: "commit" or "rollback", what the route's outcome asks of a
 transaction it does not own."""
+
+
+@dataclass
+class KeyClaim:
+    """An account's request sent with an `Idempotency-Key`, as the idempotency middleware
+    hands it to `get_account`: the key's record is read with the caller, and `owner`
+    says whose key it is once the caller is known."""
+
+    key: str
+    fingerprint: str
+    now: datetime
+    owner: str | None = None
+
+
+class Replay(Exception):
+    """Raised by `get_account` when the key already holds a response: the idempotency
+    middleware catches it and sends that response instead of running the route."""
+
+    def __init__(self, stored: idempotency.StoredResponse) -> None:
+        super().__init__("replay")
+        self.stored = stored
 
 
 def _wants_commit(exc: BaseException | None) -> bool:
@@ -143,21 +166,31 @@ async def get_account(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
-    """The caller's account. Under `/v1/interviews/{interview_id}` the interview is
-    loaded in the same round trip, for `get_interview` to take."""
-    known: Account | None = getattr(request.state, ACCOUNT_STATE, None)
-    if known is not None:
-        return known
+    """The caller's account, loaded in one round trip with what the request needs first:
+    under `/v1/interviews/{interview_id}` the interview (for `get_interview` to take),
+    and under an `Idempotency-Key` the key's record (a stored response is replayed)."""
     if credentials is None:
         raise UnauthorizedError("Send an API key as `Authorization: Bearer <key>`.")
     interview_id = request.path_params.get("interview_id")
     if not isinstance(interview_id, str):
-        return await account_service.authenticate(session, credentials.credentials)
-    account, interview = await account_service.authenticate_in_interview(
-        session, credentials.credentials, interview_id
+        interview_id = None
+    claim: KeyClaim | None = getattr(request.state, IDEMPOTENCY_STATE, None)
+    caller = await account_service.identify(
+        session,
+        credentials.credentials,
+        interview_id=interview_id,
+        idempotency_key=claim.key if claim is not None else None,
     )
-    setattr(request.state, INTERVIEW_STATE, (interview_id, interview))
-    return account
+    if interview_id is not None:
+        setattr(request.state, INTERVIEW_STATE, (interview_id, caller.interview))
+    if claim is not None:
+        stored = await idempotency.replay_of(
+            session, caller.account.id, claim.key, caller.key_record, claim.fingerprint, claim.now
+        )
+        if stored is not None:
+            raise Replay(stored)
+        claim.owner = caller.account.id
+    return caller.account
 
 
 AccountDep = Annotated[Account, Depends(get_account)]

@@ -1,11 +1,11 @@
 """`Idempotency-Key` on POST, as one atomic phase with the request's own transaction.
 
-1. The caller is authenticated first; keys are scoped by who is calling (the account,
-   or the admin token's identity). A caller who is not authenticated is passed through
-   untouched: never a replay, never a stored response.
+1. Keys are scoped by who is calling (the account, or the admin token's identity). A
+   caller who is not authenticated gets no replay and leaves nothing stored.
 2. The middleware opens the request's session and transaction and hands them to the
-   route (`get_session` uses them), looks the key up, and replays a stored response
-   (422 when the body differs).
+   route (`get_session` uses them). An account's key is read in the same statement that
+   authenticates the account (`get_account`, which raises `Replay` when the key holds a
+   response, or 422 when it was used for another request); the operator's is read here.
 3. Otherwise the route runs, and its response is stored in the same transaction as
    the change it made; the transaction commits before a byte of the response is sent.
    A response whose changes roll back (an error) is stored on its own afterwards:
@@ -30,14 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import ACCOUNT_STATE, OUTCOME, SESSION_STATE, get_now
+from app.api.deps import IDEMPOTENCY_STATE, OUTCOME, SESSION_STATE, KeyClaim, Replay, get_now
 from app.api.middleware import MAX_BODY_BYTES, read_body, replay_receive
 from app.api.problems import app_error_response, problem_response, unavailable_response
 from app.db.faults import database_unavailable
-from app.db.models import Account
 from app.db.session import NOW
-from app.errors import AppError, ConflictError, UnauthorizedError
-from app.services import accounts as account_service
+from app.errors import AppError, ConflictError
 from app.services import idempotency
 from app.settings import Settings
 
@@ -55,7 +53,8 @@ def _without_secrets(
 ) -> idempotency.StoredResponse:
     """What may be kept of a response: its secrets replaced by null."""
     text = body.decode("utf-8", "replace")
-    if headers.get("content-type", "").startswith("application/json"):
+    named = any(f'"{field}"' in text for field in SECRET_FIELDS)
+    if named and headers.get("content-type", "").startswith("application/json"):
         try:
             document: Any = json.loads(text)
         except ValueError:
@@ -151,24 +150,43 @@ class IdempotencyMiddleware:
         now = await clock if inspect.isawaitable(clock) else clock
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
+        owner: str | None = None
         async with factory() as session:
             session.info[NOW] = now
             transaction = await session.begin()
             try:
-                owner = await self._owner(session, scope, app.state.settings, token)
+                claim: KeyClaim | None = None
+                if scope["path"].startswith("/admin/"):
+                    owner = _admin_scope(app.state.settings, token) if token else None
+                    if owner is None:
+                        await transaction.rollback()
+                        await self.app(scope, replay_receive(body), send)
+                        return
+                    stored = await idempotency.lookup(session, owner, key, fingerprint, now)
+                    if stored is not None:
+                        await transaction.rollback()
+                        await _replay(stored, send)
+                        return
+                else:
+                    # An account's key is looked up with the account (`get_account`).
+                    claim = KeyClaim(key, fingerprint, now)
+                    scope.setdefault("state", {})[IDEMPOTENCY_STATE] = claim
+                try:
+                    captured = await self._run(scope, body, session)
+                except Replay as replay:
+                    await transaction.rollback()
+                    await _replay(replay.stored, send)
+                    return
+                if claim is not None:
+                    owner = claim.owner
                 if owner is None:
-                    await transaction.rollback()
-                    await self.app(scope, replay_receive(body), send)
-                    return
-                stored = await idempotency.lookup(session, owner, key, fingerprint, now)
-                if stored is not None:
-                    await transaction.rollback()
-                    await _replay(stored, send)
-                    return
-                captured = await self._run(scope, body, session)
-                replay = await self._store(
-                    factory, session, transaction, captured, owner, key, fingerprint
-                )
+                    # Not an authenticated caller's request: nothing is kept for the key.
+                    await self._finish(session, transaction, captured)
+                    replay_instead = None
+                else:
+                    replay_instead = await self._store(
+                        factory, session, transaction, captured, owner, key, fingerprint
+                    )
             except AppError as exc:
                 if transaction.is_active:
                     await transaction.rollback()
@@ -179,26 +197,10 @@ class IdempotencyMiddleware:
                     raise
                 await unavailable_response()(scope, receive, send)
                 return
-        if replay is not None:
-            await _replay(replay, send)
+        if replay_instead is not None:
+            await _replay(replay_instead, send)
         else:
             await captured.send_to(send)
-
-    @staticmethod
-    async def _owner(
-        session: AsyncSession, scope: Scope, settings: Settings, token: str
-    ) -> str | None:
-        """The key's scope, or None: the caller is not authenticated (the route answers)."""
-        if not token:
-            return None
-        if scope["path"].startswith("/admin/"):
-            return _admin_scope(settings, token)
-        try:
-            account: Account = await account_service.authenticate(session, token)
-        except UnauthorizedError:
-            return None
-        scope.setdefault("state", {})[ACCOUNT_STATE] = account
-        return account.id
 
     async def _run(self, scope: Scope, body: bytes, session: AsyncSession) -> _Captured:
         """Run the route on this session; its response is held, not sent."""
@@ -206,6 +208,16 @@ class IdempotencyMiddleware:
         captured = _Captured()
         await self.app(scope, replay_receive(body), captured)
         return captured
+
+    @staticmethod
+    async def _finish(
+        session: AsyncSession, transaction: AsyncSessionTransaction, captured: _Captured
+    ) -> None:
+        """End the transaction as the route's outcome asks, keeping nothing for the key."""
+        if session.info.get(OUTCOME) == "commit" and captured.status < 500:
+            await transaction.commit()
+        else:
+            await transaction.rollback()
 
     @staticmethod
     async def _store(

@@ -71,6 +71,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+POOL_SIZE = 15
+"""PostgreSQL connections per process at most (docs/deployment.md, the connection budget)."""
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
@@ -98,10 +102,13 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # No pre-ping round trip per checkout: a connection the server dropped fails its
     # request with 503 (the client retries) and is replaced; recycling keeps connections
-    # younger than any idle timeout a proxy in between may have. Parameters carry
-    # secrets and personal data: never in logs or error messages.
+    # younger than any idle timeout a proxy in between may have. All 15 connections are
+    # kept once opened, none "on demand": an overflow connection is closed as soon as it
+    # is handed back, so a load just above the kept size would open and close one (a
+    # PostgreSQL backend process) every few requests. Parameters carry secrets and
+    # personal data: never in logs or error messages.
     return create_async_engine(
-        url, pool_size=10, max_overflow=5, pool_recycle=1800, hide_parameters=True
+        url, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=1800, hide_parameters=True
     )
 
 

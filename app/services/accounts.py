@@ -6,14 +6,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, bindparam, select
+from sqlalchemy import Select, String, Table, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Account, ApiKey, Interview
+from app.db.models import Account, ApiKey, IdempotencyRecord, Interview
 from app.db.session import attach
 from app.errors import NotFoundError, UnauthorizedError
+from app.services.idempotency import KeyRecord
 from app.services.pagination import PageRequest, paginate
 
 KEY_PREFIX = "fu_"
@@ -49,59 +51,92 @@ async def create_account(session: AsyncSession, name: str) -> tuple[Account, Iss
 _ACCOUNTS = cast(Table, Account.__table__)
 _KEYS = cast(Table, ApiKey.__table__)
 _INTERVIEWS = cast(Table, Interview.__table__)
-_KEY_HASH = bindparam("key_hash", type_=String())
-_INTERVIEW_ID = bindparam("interview_id", type_=String())
-_LIVE_KEY = and_(_KEYS.c.key_hash == _KEY_HASH, _KEYS.c.revoked_at.is_(None))
-_ACCOUNT_OF_KEY = (
-    select(*_ACCOUNTS.c)
-    .select_from(_ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id))
-    .where(_LIVE_KEY)
+_IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
+_LIVE_KEY = and_(
+    _KEYS.c.key_hash == bindparam("key_hash", type_=String()), _KEYS.c.revoked_at.is_(None)
 )
-_INTERVIEW_COLUMNS = {f"interview_{column.key}": column.key for column in _INTERVIEWS.c}
-_ACCOUNT_AND_INTERVIEW = (
-    select(
-        *_ACCOUNTS.c,
-        *(_INTERVIEWS.c[key].label(label) for label, key in _INTERVIEW_COLUMNS.items()),
-    )
-    .select_from(
-        _ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id).outerjoin(
-            _INTERVIEWS,
-            and_(_INTERVIEWS.c.id == _INTERVIEW_ID, _INTERVIEWS.c.account_id == _ACCOUNTS.c.id),
-        )
-    )
-    .where(_LIVE_KEY)
-)
-"""Built once, Core (`app.db.session.attach` makes ORM objects of the rows): a request
-pays no statement building and no ORM loading."""
 _ACCOUNT_COLUMNS = tuple(column.key for column in _ACCOUNTS.c)
+_INTERVIEW_COLUMNS = {f"interview_{column.key}": column.key for column in _INTERVIEWS.c}
+_RECORD_COLUMNS = {f"idempotency_{name}": name for name in KeyRecord.__dataclass_fields__}
+
+
+@lru_cache
+def _caller_statement(with_interview: bool, with_key: bool) -> Select[Any]:
+    """The account of a live key, with (outer joined) the account's interview named in the
+    path and the record of the request's `Idempotency-Key`: what a request needs first, in
+    one round trip. Built once per shape, Core (`app.db.session.attach` makes ORM objects
+    of the rows): a request pays no statement building and no ORM loading."""
+    joined = _ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id)
+    columns: list[Any] = list(_ACCOUNTS.c)
+    if with_interview:
+        joined = joined.outerjoin(
+            _INTERVIEWS,
+            and_(
+                _INTERVIEWS.c.id == bindparam("interview_id", type_=String()),
+                _INTERVIEWS.c.account_id == _ACCOUNTS.c.id,
+            ),
+        )
+        columns += [_INTERVIEWS.c[key].label(label) for label, key in _INTERVIEW_COLUMNS.items()]
+    if with_key:
+        joined = joined.outerjoin(
+            _IDEMPOTENCY,
+            and_(
+                _IDEMPOTENCY.c.scope == _ACCOUNTS.c.id,
+                _IDEMPOTENCY.c.key == bindparam("idempotency_key", type_=String()),
+            ),
+        )
+        columns += [_IDEMPOTENCY.c[key].label(label) for label, key in _RECORD_COLUMNS.items()]
+    return select(*columns).select_from(joined).where(_LIVE_KEY)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, and what the first statement of the request loaded with it."""
+
+    account: Account
+    interview: Interview | None = None
+    """The account's interview named in the path, when one was asked for and exists."""
+    key_record: KeyRecord | None = None
+    """The stored record of the request's `Idempotency-Key`, when one was asked for and
+    exists."""
+
 
 UNAUTHORIZED = "The API key is missing, unknown or revoked."
 
 
-async def authenticate(session: AsyncSession, plain: str) -> Account:
-    """The account of a live key, or 401."""
-    row = (await session.execute(_ACCOUNT_OF_KEY, {"key_hash": hash_key(plain)})).first()
-    if row is None:
-        raise UnauthorizedError(UNAUTHORIZED)
-    return attach(session, Account, dict(row._mapping))
-
-
-async def authenticate_in_interview(
-    session: AsyncSession, plain: str, interview_id: str
-) -> tuple[Account, Interview | None]:
-    """`authenticate`, and the account's interview `interview_id` (None when the account
-    has no such interview) in the same round trip: what every `/v1/interviews/{id}/…`
-    request needs first."""
-    params = {"key_hash": hash_key(plain), "interview_id": interview_id}
-    row = (await session.execute(_ACCOUNT_AND_INTERVIEW, params)).first()
+async def identify(
+    session: AsyncSession,
+    plain: str,
+    *,
+    interview_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> Caller:
+    """The account of a live key (or 401) with, in the same round trip, the account's
+    interview `interview_id` and the record of `idempotency_key`, where asked for."""
+    statement = _caller_statement(interview_id is not None, idempotency_key is not None)
+    params = {
+        "key_hash": hash_key(plain),
+        "interview_id": interview_id,
+        "idempotency_key": idempotency_key,
+    }
+    row = (await session.execute(statement, params)).first()
     if row is None:
         raise UnauthorizedError(UNAUTHORIZED)
     values = row._mapping
     account = attach(session, Account, {key: values[key] for key in _ACCOUNT_COLUMNS})
-    if values["interview_id"] is None:
-        return account, None
-    interview = {key: values[label] for label, key in _INTERVIEW_COLUMNS.items()}
-    return account, attach(session, Interview, interview)
+    interview = None
+    if interview_id is not None and values["interview_id"] is not None:
+        columns = {key: values[label] for label, key in _INTERVIEW_COLUMNS.items()}
+        interview = attach(session, Interview, columns)
+    record = None
+    if idempotency_key is not None and values["idempotency_request_hash"] is not None:
+        record = KeyRecord(**{key: values[label] for label, key in _RECORD_COLUMNS.items()})
+    return Caller(account, interview, record)
+
+
+async def authenticate(session: AsyncSession, plain: str) -> Account:
+    """The account of a live key, or 401."""
+    return (await identify(session, plain)).account
 
 
 async def list_keys(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import String, Table, and_, bindparam, delete, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import IdempotencyRecord
@@ -31,20 +32,55 @@ class StoredResponse:
     body: str
 
 
+@dataclass(frozen=True)
+class KeyRecord:
+    """What is kept of a key's first request (`idempotency_keys`, less its primary key)."""
+
+    request_hash: str
+    status_code: int
+    response_headers: dict[str, str]
+    response_body: str
+    created_at: datetime
+
+
+_KEYS = cast(Table, IdempotencyRecord.__table__)
+_THIS_KEY = and_(
+    _KEYS.c.scope == bindparam("scope", type_=String()),
+    _KEYS.c.key == bindparam("key", type_=String()),
+)
+_SELECT = select(*(_KEYS.c[name] for name in KeyRecord.__dataclass_fields__)).where(_THIS_KEY)
+_FORGET = delete(_KEYS).where(_THIS_KEY)
+_STORE = insert(_KEYS)
+
+
 async def lookup(
     session: AsyncSession, scope: str, key: str, fingerprint: str, now: datetime
 ) -> StoredResponse | None:
-    """The stored response to replay for this key, or None (the key is free).
+    """The stored response to replay for this key, or None (the key is free)."""
+    row = (await session.execute(_SELECT, {"scope": scope, "key": key})).first()
+    record = None if row is None else KeyRecord(*row)
+    return await replay_of(session, scope, key, record, fingerprint, now)
+
+
+async def replay_of(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    record: KeyRecord | None,
+    fingerprint: str,
+    now: datetime,
+) -> StoredResponse | None:
+    """What a request with this key gets, given the key's `record` as just read (by
+    `lookup`, or with the caller by `accounts.identify`): the response to replay, or None
+    (the key is free).
 
     Raises 422 when the key was used for a different request. A record past its 24 h
     is forgotten here, so the key can be used again.
     """
-    record = await session.get(IdempotencyRecord, (scope, key))
     if record is None:
         return None
     if record.created_at < now - KEY_TTL:
-        await session.delete(record)
-        await session.flush()
+        await session.execute(_FORGET, {"scope": scope, "key": key})
         return None
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReuseError(
@@ -63,21 +99,21 @@ async def store(
 ) -> None:
     """Keep the response, in the caller's transaction (the one holding the change).
 
-    A concurrent request that committed the same key first makes this flush fail with
+    A concurrent request that committed the same key first makes this insert fail with
     an integrity error; the caller then replays that request's response.
     """
-    session.add(
-        IdempotencyRecord(
-            scope=scope,
-            key=key,
-            request_hash=fingerprint,
-            status_code=response.status_code,
-            response_headers=response.headers,
-            response_body=response.body,
-            created_at=now,
-        )
+    await session.execute(
+        _STORE,
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": fingerprint,
+            "status_code": response.status_code,
+            "response_headers": response.headers,
+            "response_body": response.body,
+            "created_at": now,
+        },
     )
-    await session.flush()
 
 
 async def prune(session: AsyncSession, now: datetime, batch: int = 500) -> int:

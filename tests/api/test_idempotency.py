@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.clock import utcnow
+from app.db.models import IdempotencyRecord
 from tests.api.test_accounts import assert_problem
 from tests.conftest import ADMIN_TOKEN, NewAccount
 
@@ -223,3 +226,43 @@ async def test_failed_request_is_replayed_and_changes_nothing(api: httpx.AsyncCl
     assert_problem(first, 409, "conflict")
     assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
     assert len((await api.get("/v1/candidates")).json()["data"]) == 1
+
+
+async def test_a_key_past_its_24_hours_runs_the_request_again(
+    api: httpx.AsyncClient, app: FastAPI
+) -> None:
+    headers = {"Idempotency-Key": "old-key"}
+    first = await api.post("/v1/candidates", json={"name": "A"}, headers=headers)
+    assert first.status_code == 201
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "old-key")
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
+    # Another body under the same key: no longer a reuse, the request runs.
+    second = await api.post("/v1/candidates", json={"name": "B"}, headers=headers)
+    assert second.status_code == 201, second.text
+    assert "idempotent-replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
+    replay = await api.post("/v1/candidates", json={"name": "B"}, headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == second.json()
+
+
+async def test_an_unknown_api_key_with_a_key_is_401_and_keeps_nothing(
+    app: FastAPI, api: httpx.AsyncClient
+) -> None:
+    headers = {"Idempotency-Key": "stranger", "Authorization": "Bearer fu_not-a-key"}
+    async with admin_client(app) as stranger:
+        refused = await stranger.post("/v1/candidates", json={"name": "A"}, headers=headers)
+    assert_problem(refused, 401, "unauthorized")
+    async with app.state.sessionmaker() as session:
+        kept = await session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.key == "stranger")
+        )
+    assert kept is None
+    created = await api.post(
+        "/v1/candidates", json={"name": "A"}, headers={"Idempotency-Key": "stranger"}
+    )
+    assert created.status_code == 201 and "idempotent-replayed" not in created.headers

@@ -41,7 +41,7 @@ CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "evaluate": (2, 4),
         "record": (6, 8),
-        "record_idempotent": (9, 11),
+        "record_idempotent": (7, 9),
         "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
@@ -51,7 +51,7 @@ CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "postgresql": {
         "evaluate": (2, 4),
         "record": (3, 5),
-        "record_idempotent": (6, 8),
+        "record_idempotent": (4, 6),
         "list_interviews": (2, 4),
         "list_windows": (2, 4),
     },
