@@ -21,3 +21,10 @@ def json_response(content: Any, status_code: int = 200) -> Response:
 def page_response(data: list[dict[str, Any]], next_cursor: str | None) -> Response:
     """A `Page` of documents."""
     return json_response({"data": data, "next_cursor": next_cursor})
+
+
+def encoded_page_response(items: list[str], next_cursor: str | None) -> Response:
+    """A `Page` of items already encoded as JSON (by the database, say)."""
+    body = '{"data":[' + ",".join(items) + '],"next_cursor":'
+    body += to_json(next_cursor).decode() + "}"
+    return Response(body.encode(), media_type="application/json")

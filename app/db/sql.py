@@ -9,6 +9,7 @@ inside the same transaction, which costs no network round trip there.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
+
+from app.db.base import UTCDateTime
 
 
 class random_id(FunctionElement[str]):
@@ -99,3 +102,31 @@ def _together(writes: tuple[UpdateBase, ...], notify: str | None) -> Select[Any]
     )
     ctes = (write.cte(f"write_{index}") for index, write in enumerate(writes))
     return select(last).add_cte(*ctes)
+
+
+class utc_text(FunctionElement[str]):
+    """A timestamp written as the API writes it (`app.clock.format_utc`: RFC 3339 in UTC
+    with `Z`, microseconds only when there are some), for JSON the database builds."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_text, "postgresql")
+def _utc_text_pg(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return (
+        f"to_char({value} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {value}) = "
+        f"""{value} THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+    )
+
+
+def json_document(fields: Iterable[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+    """PostgreSQL: a JSON object of these (name, value) pairs, in this order, with
+    timestamps in the API's form: what `pydantic_core.to_json` writes of the same row."""
+    arguments: list[Any] = []
+    for name, value in fields:
+        if isinstance(value.type, UTCDateTime):
+            value = utc_text(value)
+        arguments += [literal_column(f"'{name}'"), value]
+    return func.json_build_object(*arguments)

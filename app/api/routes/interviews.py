@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AccountDep, InterviewDep, NowDep, ResourceId, SessionDep, SyncPageDep
 from app.api.openapi import ApiRoute
-from app.api.responses import page_response
+from app.api.responses import encoded_page_response
 from app.enums import Decision
 from app.schemas.common import ExternalId, IdRef, Page
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
@@ -53,7 +53,7 @@ async def list_interviews(
         decision=decision,
         external_id=external_id,
     )
-    return page_response(data, cursor)
+    return encoded_page_response(data, cursor)
 
 
 @router.get("/{interview_id}", summary="Get an interview")
