@@ -32,7 +32,7 @@ from app.schemas.events import InterviewEventData
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
 from app.services.events import record_event
-from app.services.pagination import PageRequest, encode_cursor, keyset, keyset_query, page_of
+from app.services.pagination import PageRequest, encoded_page, keyset, keyset_query, page_of
 from app.services.policy_settings import policy_settings
 from app.services.windows import KIND_ORDER, WINDOW_COLUMNS, WINDOW_FIELDS, window_order
 
@@ -250,11 +250,8 @@ async def list_interviews(
     }
     filters = (candidate_id is not None, decision is not None, external_id is not None)
     if session.get_bind().dialect.name == "postgresql":
-        rows = (await session.execute(_interview_documents(filters, bounds.shape), params)).all()
-        if len(rows) <= page.limit:
-            return [row[0] for row in rows], None
-        last = rows[page.limit - 1]
-        return [row[0] for row in rows[: page.limit]], encode_cursor(last[1], last[2])
+        encoded = await session.execute(_interview_documents(filters, bounds.shape), params)
+        return encoded_page(encoded.all(), page)
     joined = await session.execute(_interview_page(filters, bounds.shape), params)
     width = len(INTERVIEW_FIELDS)
     documents: dict[str, dict[str, Any]] = {}

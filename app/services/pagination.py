@@ -6,12 +6,12 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Integer, Select, and_, bindparam, or_
+from sqlalchemy import Column, Integer, Row, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -188,6 +188,15 @@ def page_of(
     if isinstance(last, Mapping):
         return rows, encode_cursor(last[sort.key], last[tiebreak.key])
     return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))
+
+
+def encoded_page(rows: Sequence[Row[Any]], page: PageRequest) -> tuple[list[str], str | None]:
+    """`page_of` for rows of (JSON document, sort value, id), as a page query returns them
+    when the database writes the documents."""
+    if len(rows) <= page.limit:
+        return [row[0] for row in rows], None
+    last = rows[page.limit - 1]
+    return [row[0] for row in rows[: page.limit]], encode_cursor(last[1], last[2])
 
 
 async def paginate(

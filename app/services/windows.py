@@ -9,7 +9,9 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, bindparam, case, select, update
+from pydantic_core import to_json
+from sqlalchemy import Select, String, Table, Text, bindparam, case, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Update
 
@@ -20,13 +22,14 @@ from app.db.models import (
     FollowupWindow,
     Interview,
 )
+from app.db.sql import json_document
 from app.enums import Decision, EventType, WindowKind, WindowState
 from app.policy import PolicySettings
 from app.schemas.contacts import ContactRead
 from app.schemas.events import WindowOpenedData
 from app.schemas.interviews import InterviewRead, WindowRead
 from app.services.events import NewEvent, record_events
-from app.services.pagination import PageRequest, keyset, keyset_query, page_of
+from app.services.pagination import PageRequest, encoded_page, keyset, keyset_query, page_of
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
     StoredAttempt,
@@ -222,6 +225,19 @@ def _window_page(filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]
     )
 
 
+@lru_cache(maxsize=256)
+def _window_documents(
+    filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]
+) -> Select[Any]:
+    """PostgreSQL: the same page with each window written as its JSON document by the
+    database, and its sort key for the cursor (see `interviews._interview_documents`)."""
+    paged = _window_page(filters, shape).subquery()
+    document = json_document((name, paged.c[name]) for name in WINDOW_FIELDS)
+    return select(
+        sql_cast(document, Text).label("document"), paged.c.opens_at, paged.c.id
+    ).order_by(paged.c.opens_at, paged.c.id)
+
+
 async def list_windows(
     session: AsyncSession,
     account_id: str,
@@ -232,8 +248,9 @@ async def list_windows(
     kind: WindowKind | None = None,
     opens_before: datetime | None = None,
     opens_after: datetime | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of windows, by `opens_at`, as documents of `WindowRead`'s fields."""
+) -> tuple[list[str], str | None]:
+    """A page of windows, by `opens_at`, as JSON documents of `WindowRead`: written by
+    PostgreSQL itself, encoded from the rows on SQLite."""
     bounds = keyset(page)
     filters = (
         interview_id is not None,
@@ -251,9 +268,13 @@ async def list_windows(
         "opens_before": opens_before,
         "opens_after": opens_after,
     }
+    if session.get_bind().dialect.name == "postgresql":
+        encoded = (await session.execute(_window_documents(filters, bounds.shape), params)).all()
+        return encoded_page(encoded, page)
     result = await session.execute(_window_page(filters, bounds.shape), params)
     rows = [dict(row) for row in result.mappings()]
-    return page_of(rows, page, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id)
+    items, cursor = page_of(rows, page, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id)
+    return [to_json(item).decode() for item in items], cursor
 
 
 async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 500) -> int:

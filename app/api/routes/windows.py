@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
 from app.api.openapi import ApiRoute
-from app.api.responses import page_response
+from app.api.responses import encoded_page_response
 from app.enums import WindowKind, WindowState
 from app.schemas.common import InputDatetime, Page
 from app.schemas.interviews import WindowRead
@@ -30,7 +30,7 @@ async def list_interview_windows(
     rows, cursor = await service.list_windows(
         session, interview.account_id, page, interview_id=interview.id
     )
-    return page_response(rows, cursor)
+    return encoded_page_response(rows, cursor)
 
 
 @router.get(
@@ -63,4 +63,4 @@ async def list_windows(
         opens_before=opens_before,
         opens_after=opens_after,
     )
-    return page_response(rows, cursor)
+    return encoded_page_response(rows, cursor)
