@@ -66,6 +66,20 @@ def reads_only(endpoint: T) -> T:
     return endpoint
 
 
+WRITES_ONCE = "followup_writes_once"
+"""Attribute `writes_once` sets on a route function whose changes are one statement."""
+
+
+def writes_once(endpoint: T) -> T:
+    """Mark a route whose changes go to the database as one statement on PostgreSQL
+    (`app.db.sql.write_together`: the row, its events and deliveries, the NOTIFY). One
+    statement is atomic on its own, so there it runs without BEGIN/COMMIT round trips,
+    as the reads do; on SQLite, where those writes are several statements, the route
+    keeps its transaction."""
+    setattr(endpoint, WRITES_ONCE, True)
+    return endpoint
+
+
 SESSION_STATE = "followup.session"
 """`request.state` key: a session (with its open transaction) that the idempotency
 middleware owns; the route works in it and the middleware commits it."""
@@ -105,10 +119,11 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
     """One transaction per request: commit on success, roll back on any error, except
     an error that records a change itself (`AppError.keeps_changes`): that commits.
 
-    GET and HEAD, and routes marked `reads_only`, read through the reading engine
-    (`app.db.session.reader`): no write lock, no BEGIN/COMMIT round trips. Under an
-    `Idempotency-Key` the middleware owns the transaction (it stores the response in it
-    before committing); the outcome is then left for it in `session.info[OUTCOME]`.
+    GET and HEAD, and routes marked `reads_only` (and on PostgreSQL `writes_once`), use
+    the reading engine (`app.db.session.reader`): no write lock, no BEGIN/COMMIT round
+    trips. Under an `Idempotency-Key` the middleware owns the transaction (it stores the
+    response in it before committing); the outcome is then left for it in
+    `session.info[OUTCOME]`.
     """
     shared: AsyncSession | None = getattr(request.state, SESSION_STATE, None)
     if shared is not None:
@@ -119,11 +134,13 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
             raise
         shared.info[OUTCOME] = "commit"
         return
-    route = request.scope.get("route")
-    reading = request.method in ("GET", "HEAD") or getattr(
-        getattr(route, "endpoint", None), READS_ONLY, False
-    )
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
     state = request.app.state
+    reading = (
+        request.method in ("GET", "HEAD")
+        or getattr(endpoint, READS_ONLY, False)
+        or (getattr(endpoint, WRITES_ONCE, False) and state.engine.dialect.name == "postgresql")
+    )
     factory: async_sessionmaker[AsyncSession] = (
         state.read_sessionmaker if reading else state.sessionmaker
     )

@@ -12,6 +12,7 @@ from app.api.deps import (
     SessionDep,
     SyncPageDep,
     reads_only,
+    writes_once,
 )
 from app.api.openapi import ApiRoute
 from app.schemas.attempts import AttemptCreate, AttemptRead, EvaluationRead
@@ -41,6 +42,7 @@ router = APIRouter(
         }
     },
 )
+@writes_once
 async def record_attempt(
     body: AttemptCreate,
     session: SessionDep,
