@@ -8,7 +8,7 @@ from app.policy import model
 from app.policy.model import AttemptFacts, ContactFacts, Evaluation, Finding, PolicyContext
 from app.policy.registry import RULES
 from app.policy.replies import answered_inbound
-from app.policy.rules.base import INBOUND, OUTBOUND, EarlierAttempt, Situation
+from app.policy.rules.base import EMPLOYER, INBOUND, OUTBOUND, Situation
 from app.targets import Target, target_of
 from app.windows.schedule import WindowTimes, check_in_opens_at
 
@@ -76,17 +76,6 @@ def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
     interview, settings, contacts = ctx.interview, ctx.settings, ctx.contacts
     contact = _contact(attempt, contacts)
     at = attempt.occurred_at
-    earlier = [
-        stored
-        for stored in ctx.attempts
-        if stored.direction is OUTBOUND and stored.occurred_at < at
-    ]
-    earlier.sort(key=_chronological)
-    targets: dict[tuple[Channel, str | None], Target] = {}
-    for stored in earlier:  # an interview has few contacts and channels: resolve each once
-        key = (stored.channel, stored.contact_id)
-        if key not in targets:
-            targets[key] = _target(stored, _contact(stored, contacts))
     return Situation(
         attempt=attempt,
         target=_target(attempt, contact),
@@ -103,8 +92,30 @@ def _situation(attempt: AttemptFacts, ctx: PolicyContext) -> Situation:
                 check_in_delay=settings.check_in_delay,
             )
         ),
-        earlier_outbound=tuple(
-            EarlierAttempt(stored, targets[stored.channel, stored.contact_id]) for stored in earlier
-        ),
+        earlier_employer=_earlier_to_employer(ctx.attempts, at, contacts),
         reply=answered_inbound(attempt, ctx.attempts, contacts, settings.reply_window),
     )
+
+
+def _earlier_to_employer(
+    attempts: Iterable[AttemptFacts], at: datetime, contacts: Mapping[str, ContactFacts]
+) -> tuple[AttemptFacts, ...]:
+    """Stored outbound attempts to the employer strictly before `at`, replies left out,
+    oldest first: all the rules count. Filtered before sorting, since a history may hold
+    hundreds of attempts and few are counted."""
+    earlier = [
+        stored
+        for stored in attempts
+        if stored.direction is OUTBOUND and stored.occurred_at < at and stored.reply_to is None
+    ]
+    to_employer: dict[tuple[Channel, str | None], bool] = {}
+    counted = []
+    for stored in earlier:  # an interview has few contacts and channels: resolve each once
+        key = (stored.channel, stored.contact_id)
+        employer = to_employer.get(key)
+        if employer is None:
+            employer = to_employer[key] = _target(stored, _contact(stored, contacts)) is EMPLOYER
+        if employer:
+            counted.append(stored)
+    counted.sort(key=_chronological)
+    return tuple(counted)

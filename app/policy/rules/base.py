@@ -33,26 +33,6 @@ several times quicker to read than an enum's class attribute (the enum metaclass
 `__getattr__`, which puts every class attribute read on a slow path)."""
 
 
-class EarlierAttempt(NamedTuple):
-    """A stored outbound attempt from before the evaluated one, with its resolved target
-    (a named tuple: a history may hold hundreds, and a tuple is quick to make)."""
-
-    attempt: AttemptFacts
-    target: Target
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self.attempt.occurred_at
-
-    @property
-    def channel(self) -> Channel:
-        return self.attempt.channel
-
-    @property
-    def is_reply(self) -> bool:
-        return self.attempt.reply_to is not None
-
-
 class Situation(NamedTuple):
     """The evaluated attempt and the facts derived once for all rules (a named tuple, made
     for every evaluation: quicker to make than a frozen dataclass)."""
@@ -66,8 +46,9 @@ class Situation(NamedTuple):
     pending: bool
     """The decision is still open at `attempt.occurred_at`."""
     check_in_opens_at: datetime
-    earlier_outbound: tuple[EarlierAttempt, ...]
-    """Outbound attempts strictly earlier than this one, oldest first."""
+    earlier_employer: tuple[AttemptFacts, ...]
+    """Outbound attempts to the employer strictly earlier than this one that were not
+    replies, oldest first: the only earlier attempts the rules count."""
     reply: AttemptFacts | None = None
     """The inbound attempt this one answers (contract section 5), or None."""
 
@@ -95,7 +76,7 @@ class Situation(NamedTuple):
 
     def earlier_to_employer(
         self, channels: Collection[Channel] | None = None, *, since: datetime | None = None
-    ) -> list[EarlierAttempt]:
+    ) -> list[AttemptFacts]:
         """Earlier outbound employer attempts that were not replies, oldest first,
         optionally filtered. Replies are never counted against the candidate.
 
@@ -103,10 +84,8 @@ class Situation(NamedTuple):
         """
         return [
             earlier
-            for earlier in self.earlier_outbound
-            if earlier.target is EMPLOYER
-            and not earlier.is_reply
-            and (channels is None or earlier.channel in channels)
+            for earlier in self.earlier_employer
+            if (channels is None or earlier.channel in channels)
             and (since is None or earlier.occurred_at >= since)
         ]
 
