@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,6 +36,7 @@ from app.api.routes import (
 )
 from app.db.notify import Wakeups
 from app.db.session import create_engine, create_sessionmaker, reader
+from app.policy.vocabulary import lexicon
 from app.services.endpoints import WAKEUP_CHANNEL
 from app.settings import Settings, get_settings
 from app.worker.process import WorkerThread
@@ -66,6 +68,16 @@ EXPOSED_HEADERS = (
 """Response headers a browser client may read (CORS `Access-Control-Expose-Headers`)."""
 
 
+def settle_heap() -> None:
+    """Load the proofreader's word lists at start-up rather than on the first evaluation,
+    then put everything alive now out of the garbage collector's sight (`gc.freeze`).
+    A full collection walked those lists for ~110 ms, a pause that every request in
+    flight waited out: it was the p99 of every route under load."""
+    lexicon()
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, with_worker: bool = False) -> FastAPI:
     """Build the app; `with_worker` runs the scheduler and dispatcher beside the API."""
     settings = settings or get_settings()
@@ -75,6 +87,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings.secret_box()  # refuse to start without a key where one is required
+        settle_heap()
         worker = WorkerThread(settings) if with_worker else None
         if worker is not None:
             worker.start()
