@@ -8,7 +8,7 @@ Tests replace any of them with `app.dependency_overrides` (freeze `get_now`, swa
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.api.openapi import ADMIN_TOKEN_SCHEME
 from app.clock import utcnow
 from app.db.models import Account, Interview
-from app.db.session import NOW
+from app.db.session import NOW, PRELOADED
 from app.errors import AppError, NotFoundError, UnauthorizedError
 from app.schemas.common import Cursor, InputDatetime, Limit
 from app.services import accounts as account_service
@@ -78,6 +78,22 @@ def writes_once(endpoint: T) -> T:
     keeps its transaction."""
     setattr(endpoint, WRITES_ONCE, True)
     return endpoint
+
+
+COMPANION = "followup_companion"
+"""Attribute `with_companion` sets on a route function: statements to read with the caller."""
+
+
+def with_companion(parts: account_service.Companion) -> Callable[[T], T]:
+    """Mark a route under `/v1/interviews/{interview_id}` whose service reads `parts` first
+    (an attempt's history): `get_account` reads them in the caller's round trip and leaves
+    the rows in `session.info[PRELOADED]`, where the service looks before it queries."""
+
+    def mark(endpoint: T) -> T:
+        setattr(endpoint, COMPANION, parts)
+        return endpoint
+
+    return mark
 
 
 SESSION_STATE = "followup.session"
@@ -191,15 +207,22 @@ async def get_account(
     interview_id = request.path_params.get("interview_id")
     if not isinstance(interview_id, str):
         interview_id = None
+        companion: account_service.Companion = ()
+    else:
+        endpoint = getattr(request.scope.get("route"), "endpoint", None)
+        companion = getattr(endpoint, COMPANION, ())
     claim: KeyClaim | None = getattr(request.state, IDEMPOTENCY_STATE, None)
     caller = await account_service.identify(
         session,
         credentials.credentials,
         interview_id=interview_id,
         idempotency_key=claim.key if claim is not None else None,
+        companion=companion,
     )
     if interview_id is not None:
         setattr(request.state, INTERVIEW_STATE, (interview_id, caller.interview))
+        if companion:
+            session.info[PRELOADED] = (interview_id, caller.companion)
     if claim is not None:
         stored = await idempotency.replay_of(
             session, caller.account.id, claim.key, caller.key_record, claim.fingerprint, claim.now
@@ -211,6 +234,20 @@ async def get_account(
 
 
 AccountDep = Annotated[Account, Depends(get_account)]
+
+
+async def get_credential(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> account_service.Credential:
+    """The caller's API key, not checked yet, for a list that authenticates in its own
+    statement (`accounts.identify` with a companion): one round trip, not two. A
+    missing key is 401 here; an unknown or revoked one, 401 from the list."""
+    if credentials is None:
+        raise UnauthorizedError("Send an API key as `Authorization: Bearer <key>`.")
+    return account_service.Credential(credentials.credentials)
+
+
+CredentialDep = Annotated[account_service.Credential, Depends(get_credential)]
 
 
 async def require_admin(

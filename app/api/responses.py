@@ -13,9 +13,11 @@ from __future__ import annotations
 from fastapi import Response
 from pydantic_core import to_json
 
+from app.services.pagination import EncodedPage
 
-def encoded_page_response(items: list[str], next_cursor: str | None) -> Response:
-    """A `Page` of items already encoded as JSON documents."""
-    body = '{"data":[' + ",".join(items) + '],"next_cursor":'
-    body += to_json(next_cursor).decode() + "}"
+
+def encoded_page_response(page: EncodedPage) -> Response:
+    """A `Page` of items already encoded as JSON."""
+    body = '{"data":' + page.documents + ',"next_cursor":'
+    body += to_json(page.next_cursor).decode() + "}"
     return Response(body.encode(), media_type="application/json")

@@ -26,6 +26,9 @@ from app.db.base import Base, TimestampMixin
 
 NOW = "followup.now"
 """`session.info` key: the instant this unit of work happens at."""
+PRELOADED = "followup.preloaded"
+"""`session.info` key: (interview id, rows) a later step of the request needs, which the
+caller's statement brought along (`app.services.accounts.identify`'s companion)."""
 
 
 def session_now(session: Session | AsyncSession) -> datetime:

@@ -13,7 +13,19 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, func, literal, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -130,3 +142,23 @@ def json_document(fields: Iterable[tuple[str, ColumnElement[Any]]]) -> ColumnEle
             value = utc_text(value)
         arguments += [literal_column(f"'{name}'"), value]
     return func.json_build_object(*arguments)
+
+
+def folded_page(paged: Select[Any], *, descending: bool) -> Select[Any]:
+    """PostgreSQL: a page query's rows, (JSON document, sort value, id) in page order and
+    `page_limit` (`page_size` + 1) of them at most, as one row: `documents`, the first
+    `page_size` documents as one JSON array (text); `fetched`, how many rows there were;
+    and `last_sort`, `last_id`, the sort value and id of the page's last document, which
+    make the next page's cursor when `fetched` exceeds `page_size`. The route sends the
+    array as it is: no row, document or value of the page passes through Python."""
+    rows = paged.subquery()
+    document, sort, row_id = rows.c
+    order = (sort.desc(), row_id.desc()) if descending else (sort, row_id)
+    size = bindparam("page_size", type_=Integer())
+    documents = func.array_to_json(func.array_agg(aggregate_order_by(document, *order))[1:size])
+    return select(
+        sql_cast(func.coalesce(documents, literal_column("'[]'::json")), Text).label("documents"),
+        func.count().label("fetched"),
+        func.array_agg(aggregate_order_by(sort, *order))[size].label("last_sort"),
+        func.array_agg(aggregate_order_by(row_id, *order))[size].label("last_id"),
+    ).select_from(rows)

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, and_, bindparam, select
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Account, ApiKey, IdempotencyRecord, Interview
@@ -55,19 +67,32 @@ _IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
 _LIVE_KEY = and_(
     _KEYS.c.key_hash == bindparam("key_hash", type_=String()), _KEYS.c.revoked_at.is_(None)
 )
-_ACCOUNT_COLUMNS = tuple(column.key for column in _ACCOUNTS.c)
+CALLER_ACCOUNT = select(_KEYS.c.account_id).where(_LIVE_KEY).scalar_subquery()
+"""The account of the request's live key (`key_hash`), as a subquery: a companion of the
+caller's statement (`identify`) filters by it, so its rows are the caller's alone."""
+_ACCOUNT_COLUMNS = {f"account_{column.key}": column.key for column in _ACCOUNTS.c}
 _INTERVIEW_COLUMNS = {f"interview_{column.key}": column.key for column in _INTERVIEWS.c}
 _RECORD_COLUMNS = {f"idempotency_{name}": name for name in KeyRecord.__dataclass_fields__}
 
 
+Companion = tuple[Select[Any], ...]
+"""Statements a route needs besides the caller, sent with the caller's statement as one
+`UNION ALL` (`identify`): parts with the same labelled columns, the first of which is
+`row` (never null: it tells the parts apart). Their parameters are the caller's
+(`interview_id`) or their own, passed to `identify`."""
+
+
 @lru_cache
-def _caller_statement(with_interview: bool, with_key: bool) -> Select[Any]:
+def _caller_statement(
+    with_interview: bool, with_key: bool, companion: Companion = ()
+) -> Select[Any] | CompoundSelect[Any]:
     """The account of a live key, with (outer joined) the account's interview named in the
-    path and the record of the request's `Idempotency-Key`: what a request needs first, in
-    one round trip. Built once per shape, Core (`app.db.session.attach` makes ORM objects
-    of the rows): a request pays no statement building and no ORM loading."""
+    path and the record of the request's `Idempotency-Key`, and the `companion` rows: what
+    a request needs first, in one round trip. Built once per shape, Core
+    (`app.db.session.attach` makes ORM objects of the rows): a request pays no statement
+    building and no ORM loading."""
     joined = _ACCOUNTS.join(_KEYS, _KEYS.c.account_id == _ACCOUNTS.c.id)
-    columns: list[Any] = list(_ACCOUNTS.c)
+    columns: list[Any] = [_ACCOUNTS.c[key].label(label) for label, key in _ACCOUNT_COLUMNS.items()]
     if with_interview:
         joined = joined.outerjoin(
             _INTERVIEWS,
@@ -86,7 +111,27 @@ def _caller_statement(with_interview: bool, with_key: bool) -> Select[Any]:
             ),
         )
         columns += [_IDEMPOTENCY.c[key].label(label) for label, key in _RECORD_COLUMNS.items()]
-    return select(*columns).select_from(joined).where(_LIVE_KEY)
+    if not companion:
+        return select(*columns).select_from(joined).where(_LIVE_KEY)
+    # Every part of a UNION has every column: each fills its own, the rest are typed nulls.
+    theirs = list(companion[0].selected_columns)
+    caller = select(*columns, *_nulls(theirs)).select_from(joined).where(_LIVE_KEY)
+    return union_all(
+        caller,
+        *(part.with_only_columns(*_nulls(columns), *part.selected_columns) for part in companion),
+    )
+
+
+def _nulls(columns: list[Any]) -> list[Any]:
+    return [null().cast(column.type).label(column.key) for column in columns]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An API key as the request sent it, not checked yet: a list reads with it and
+    authenticates in the same statement (`identify` with a companion)."""
+
+    plain: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +144,8 @@ class Caller:
     key_record: KeyRecord | None = None
     """The stored record of the request's `Idempotency-Key`, when one was asked for and
     exists."""
+    companion: list[Row[Any]] = field(default_factory=list)
+    """The rows of the companion statement, when one was asked for."""
 
 
 UNAUTHORIZED = "The API key is missing, unknown or revoked."
@@ -110,20 +157,35 @@ async def identify(
     *,
     interview_id: str | None = None,
     idempotency_key: str | None = None,
+    companion: Companion = (),
+    params: Mapping[str, Any] | None = None,
 ) -> Caller:
     """The account of a live key (or 401) with, in the same round trip, the account's
-    interview `interview_id` and the record of `idempotency_key`, where asked for."""
-    statement = _caller_statement(interview_id is not None, idempotency_key is not None)
-    params = {
+    interview `interview_id`, the record of `idempotency_key` and the `companion` rows,
+    where asked for (`params` are the companion's). A companion's rows come whoever the
+    caller is: use them only once the caller is known to own what they describe, or
+    filter them by `CALLER_ACCOUNT`."""
+    statement = _caller_statement(interview_id is not None, idempotency_key is not None, companion)
+    bound = {
+        **(params or {}),
         "key_hash": hash_key(plain),
         "interview_id": interview_id,
         "idempotency_key": idempotency_key,
     }
-    row = (await session.execute(statement, params)).first()
+    result = await session.execute(statement, bound)
+    if companion:
+        rows = result.all()
+        found = [row for row in rows if row.row is None]
+        row = found[0] if found else None
+        others = [row for row in rows if row.row is not None]
+    else:
+        row, others = result.first(), []
     if row is None:
         raise UnauthorizedError(UNAUTHORIZED)
     values = row._mapping
-    account = attach(session, Account, {key: values[key] for key in _ACCOUNT_COLUMNS})
+    account = attach(
+        session, Account, {key: values[label] for label, key in _ACCOUNT_COLUMNS.items()}
+    )
     interview = None
     if interview_id is not None and values["interview_id"] is not None:
         columns = {key: values[label] for label, key in _INTERVIEW_COLUMNS.items()}
@@ -131,7 +193,7 @@ async def identify(
     record = None
     if idempotency_key is not None and values["idempotency_request_hash"] is not None:
         record = KeyRecord(**{key: values[label] for label, key in _RECORD_COLUMNS.items()})
-    return Caller(account, interview, record)
+    return Caller(account, interview, record, others)
 
 
 async def authenticate(session: AsyncSession, plain: str) -> Account:

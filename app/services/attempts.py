@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    Row,
     Select,
     String,
     Table,
@@ -32,6 +34,7 @@ from app.db.models import (
     FollowupWindow,
     Interview,
 )
+from app.db.session import PRELOADED
 from app.enums import (
     Channel,
     ContactRole,
@@ -101,7 +104,7 @@ HISTORY_COLUMNS: dict[str, TypeEngine[Any]] = {
     "state": String(),
     "opens_at": UTCDateTime(),
 }
-"""The columns of `HISTORY`: each part fills its own and leaves the rest null."""
+"""The columns of `HISTORY_PARTS`: each part fills its own and leaves the rest null."""
 
 
 def _part(row: str, table: Table, where: ColumnElement[bool], **columns: str) -> Select[Any]:
@@ -118,8 +121,11 @@ _attempts_t = cast(Table, ContactAttempt.__table__)
 _windows_t = cast(Table, FollowupWindow.__table__)
 _candidates_t = cast(Table, Candidate.__table__)
 _INTERVIEW = bindparam("interview_id", type_=String())
-_CANDIDATE = bindparam("candidate_id", type_=String())
-_PARTS = (
+_interviews_t = cast(Table, Interview.__table__)
+_CANDIDATE = (
+    select(_interviews_t.c.candidate_id).where(_interviews_t.c.id == _INTERVIEW).scalar_subquery()
+)
+HISTORY_PARTS = (
     _part("candidate", _candidates_t, _candidates_t.c.id == _CANDIDATE, name="name"),
     _part(
         "contact",
@@ -147,13 +153,13 @@ _INSERT_ATTEMPT = insert(_attempts_t).values(
     {column.key: bindparam(f"attempt_{column.key}", type_=column.type) for column in _attempts_t.c}
 )
 """A stored attempt's INSERT, built once: its values come as `attempt_<column>`."""
-HISTORY = union_all(*_PARTS)
-"""What judging an attempt needs besides the interview, in one statement: the
-candidate's name, the interview's contacts and its stored attempts (no subject or body:
-only the attempt being judged is proofread). Built once: executing it costs no
-statement building and no cache-key walk."""
-HISTORY_WITH_WINDOWS = union_all(
-    *_PARTS,
+"""What judging an attempt needs besides the interview: the candidate's name, the
+interview's contacts and its stored attempts (no subject or body: only the attempt being
+judged is proofread). The routes send these parts with the caller's statement
+(`accounts.identify`'s companion); built once, executing them costs no statement building
+and no cache-key walk."""
+HISTORY_WITH_WINDOWS_PARTS = (
+    *HISTORY_PARTS,
     _part(
         "window",
         _windows_t,
@@ -164,7 +170,7 @@ HISTORY_WITH_WINDOWS = union_all(
         opens_at="opens_at",
     ),
 )
-"""`HISTORY` and the interview's windows, which a stored attempt may move."""
+"""`HISTORY_PARTS` and the interview's windows, which a stored attempt may move."""
 
 
 @dataclass
@@ -176,10 +182,19 @@ class History:
 
 
 async def _history(session: AsyncSession, interview: Interview, *, windows: bool) -> History:
-    params = {"interview_id": interview.id, "candidate_id": interview.candidate_id}
-    result = await session.execute(HISTORY_WITH_WINDOWS if windows else HISTORY, params)
+    """The interview's history: the rows the caller's statement brought along
+    (`session.info[PRELOADED]`, put there for this interview), else one statement."""
+    preloaded = session.info.pop(PRELOADED, None)
+    if preloaded is not None and preloaded[0] == interview.id:
+        return history_of(preloaded[1])
+    parts = HISTORY_WITH_WINDOWS_PARTS if windows else HISTORY_PARTS
+    return history_of(await session.execute(union_all(*parts), {"interview_id": interview.id}))
+
+
+def history_of(rows: Iterable[Row[Any]]) -> History:
+    """A `History` from the rows of `HISTORY_PARTS` (and the windows' part)."""
     history = History()
-    for row in result:
+    for row in rows:
         if row.row == "attempt":
             history.attempts.append(
                 AttemptFacts(

@@ -12,27 +12,27 @@ from sqlalchemy import (
     String,
     Subquery,
     Table,
-    Text,
     bindparam,
     case,
     func,
+    literal,
     literal_column,
     select,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import format_utc
 from app.db.models import Account, Candidate, FollowupWindow, Interview
-from app.db.sql import json_document
+from app.db.sql import folded_page, json_document
 from app.enums import Decision, EventType
 from app.errors import InputError, NotFoundError
 from app.schemas.events import InterviewEventData
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
+from app.services.accounts import CALLER_ACCOUNT, Credential, identify
 from app.services.events import record_event
-from app.services.pagination import PageRequest, encoded_page, keyset, keyset_query, page_of
+from app.services.pagination import EncodedPage, PageRequest, keyset, keyset_query, page_of
 from app.services.policy_settings import policy_settings
 from app.services.windows import KIND_ORDER, WINDOW_COLUMNS, WINDOW_FIELDS, window_order
 
@@ -161,13 +161,15 @@ _WINDOWS = cast(Table, FollowupWindow.__table__)
 
 
 def _paged_interviews(
-    filters: tuple[bool, bool, bool], shape: tuple[bool, bool, bool, bool]
+    filters: tuple[bool, bool, bool], shape: tuple[bool, bool, bool, bool], by_key: bool
 ) -> Subquery:
-    """The page's interviews (a keyset subquery, with bind parameters)."""
+    """The page's interviews (a keyset subquery, with bind parameters) of the account
+    `account_id`, or with `by_key` of the caller's (`accounts.CALLER_ACCOUNT`)."""
     by_candidate, by_decision, by_external_id = filters
+    account = CALLER_ACCOUNT if by_key else bindparam("account_id", type_=String())
     # Labels, not the table's columns: the subquery then copies no foreign keys.
     stmt = select(*(_INTERVIEWS.c[name].label(name) for name in INTERVIEW_FIELDS)).where(
-        _INTERVIEWS.c.account_id == bindparam("account_id", type_=String())
+        _INTERVIEWS.c.account_id == account
     )
     if by_candidate:
         stmt = stmt.where(_INTERVIEWS.c.candidate_id == bindparam("candidate_id", type_=String()))
@@ -187,7 +189,7 @@ def _interview_page(
     """The interview list's statement for one combination of filters and page bounds:
     the page's interviews joined to their windows, built once, so a request builds no
     statement."""
-    paged = _paged_interviews(filters, shape)
+    paged = _paged_interviews(filters, shape, False)
     windows = [column.label(f"window_{column.key}") for column in WINDOW_COLUMNS]
     return (
         select(paged, *windows)
@@ -198,14 +200,14 @@ def _interview_page(
 
 @lru_cache(maxsize=256)
 def _interview_documents(
-    filters: tuple[bool, bool, bool], shape: tuple[bool, bool, bool, bool]
+    filters: tuple[bool, bool, bool], shape: tuple[bool, bool, bool, bool], by_key: bool
 ) -> Select[Any]:
     """PostgreSQL: the same page with each interview written as its JSON document by the
     database (windows in opening order), and its sort key for the cursor. Reading and
     re-encoding every column of every window row in Python cost more than half of the
     request; the documents are what `_interview_page`'s rows give, byte for byte once
     parsed (`tests/api/test_shapes_and_clock.py`)."""
-    paged = _paged_interviews(filters, shape)
+    paged = _paged_interviews(filters, shape, by_key)
     window = json_document((column.key, column) for column in WINDOW_COLUMNS)
     kind_order = case(
         {kind.value: order for kind, order in KIND_ORDER.items()}, value=_WINDOWS.c.kind
@@ -223,35 +225,43 @@ def _interview_documents(
     document = json_document(
         [*((name, paged.c[name]) for name in INTERVIEW_FIELDS), ("windows", windows)]
     )
-    return select(
-        sql_cast(document, Text).label("document"), paged.c.created_at, paged.c.id
-    ).order_by(paged.c.created_at.desc(), paged.c.id.desc())
+    rows = select(document.label("document"), paged.c.created_at, paged.c.id)
+    return folded_page(rows, descending=True).add_columns(literal("page").label("row"))
 
 
 async def list_interviews(
     session: AsyncSession,
-    account_id: str,
+    owner: str | Credential,
     page: PageRequest,
     *,
     candidate_id: str | None = None,
     decision: Decision | None = None,
     external_id: str | None = None,
-) -> tuple[list[str], str | None]:
-    """A page of interviews, each with its windows, in one query, as JSON documents of
+) -> EncodedPage:
+    """A page of interviews of `owner` (an account id, or the caller's API key: then this
+    authenticates too), each with its windows, in one query, as JSON documents of
     `InterviewRead`: no ORM object or model is built for a list. PostgreSQL writes the
-    documents itself; on SQLite they are encoded from the joined rows."""
+    page itself, in the caller's statement when `owner` is a key; on SQLite the documents
+    are encoded from the joined rows."""
     bounds = keyset(page)
     params = {
         **bounds.params,
-        "account_id": account_id,
         "candidate_id": candidate_id,
         "decision": decision.value if decision is not None else None,
         "external_id": external_id,
     }
     filters = (candidate_id is not None, decision is not None, external_id is not None)
+    by_key = isinstance(owner, Credential)
     if session.get_bind().dialect.name == "postgresql":
-        encoded = await session.execute(_interview_documents(filters, bounds.shape), params)
-        return encoded_page(encoded.all(), page)
+        statement = _interview_documents(filters, bounds.shape, by_key)
+        if isinstance(owner, Credential):
+            caller = await identify(session, owner.plain, companion=(statement,), params=params)
+            return EncodedPage.unfold(caller.companion[0], page)
+        folded = (await session.execute(statement, {**params, "account_id": owner})).one()
+        return EncodedPage.unfold(folded, page)
+    if isinstance(owner, Credential):
+        owner = (await identify(session, owner.plain)).account.id
+    params["account_id"] = owner
     joined = await session.execute(_interview_page(filters, bounds.shape), params)
     width = len(INTERVIEW_FIELDS)
     documents: dict[str, dict[str, Any]] = {}
@@ -267,4 +277,4 @@ async def list_interviews(
     items, cursor = page_of(
         list(documents.values()), page, sort=_INTERVIEWS.c.created_at, tiebreak=_INTERVIEWS.c.id
     )
-    return [to_json(item).decode() for item in items], cursor
+    return EncodedPage.of([to_json(item).decode() for item in items], cursor)

@@ -127,7 +127,7 @@ class Keyset:
 
 
 def keyset(page: PageRequest) -> Keyset:
-    params: dict[str, Any] = {"page_limit": page.limit + 1}
+    params: dict[str, Any] = {"page_limit": page.limit + 1, "page_size": page.limit}
     if page.created_after is not None:
         params["created_after"] = page.created_after
     if page.created_before is not None:
@@ -190,13 +190,22 @@ def page_of(
     return rows, encode_cursor(getattr(last, sort.key), getattr(last, tiebreak.key))
 
 
-def encoded_page(rows: Sequence[Row[Any]], page: PageRequest) -> tuple[list[str], str | None]:
-    """`page_of` for rows of (JSON document, sort value, id), as a page query returns them
-    when the database writes the documents."""
-    if len(rows) <= page.limit:
-        return [row[0] for row in rows], None
-    last = rows[page.limit - 1]
-    return [row[0] for row in rows[: page.limit]], encode_cursor(last[1], last[2])
+@dataclass(frozen=True)
+class EncodedPage:
+    """A page whose items are JSON already: `documents` is the text of their array."""
+
+    documents: str
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, items: Sequence[str], next_cursor: str | None) -> EncodedPage:
+        return cls("[" + ",".join(items) + "]", next_cursor)
+
+    @classmethod
+    def unfold(cls, row: Row[Any], page: PageRequest) -> EncodedPage:
+        """The page from the row of `app.db.sql.folded_page`."""
+        more = row.fetched > page.limit
+        return cls(row.documents, encode_cursor(row.last_sort, row.last_id) if more else None)
 
 
 async def paginate(

@@ -10,8 +10,7 @@ from functools import cache, lru_cache
 from typing import Any, cast
 
 from pydantic_core import to_json
-from sqlalchemy import Select, String, Table, Text, bindparam, case, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Select, String, Table, bindparam, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Update
 
@@ -22,14 +21,15 @@ from app.db.models import (
     FollowupWindow,
     Interview,
 )
-from app.db.sql import json_document
+from app.db.sql import folded_page, json_document
 from app.enums import Decision, EventType, WindowKind, WindowState
 from app.policy import PolicySettings
 from app.schemas.contacts import ContactRead
 from app.schemas.events import WindowOpenedData
 from app.schemas.interviews import InterviewRead, WindowRead
+from app.services.accounts import CALLER_ACCOUNT, Credential, identify
 from app.services.events import NewEvent, record_events
-from app.services.pagination import PageRequest, encoded_page, keyset, keyset_query, page_of
+from app.services.pagination import EncodedPage, PageRequest, keyset, keyset_query, page_of
 from app.windows.actions import SUGGESTED_ACTIONS
 from app.windows.schedule import (
     StoredAttempt,
@@ -203,13 +203,15 @@ def state_params(states: Mapping[str, WindowState], now: datetime) -> dict[str, 
 
 
 @lru_cache(maxsize=256)
-def _window_page(filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]) -> Select[Any]:
+def _window_page(
+    filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool], by_key: bool
+) -> Select[Any]:
     """The window list's statement for one combination of filters and page bounds, with
-    bind parameters: built once, so a request builds no statement."""
+    bind parameters: built once, so a request builds no statement. The account is
+    `account_id`, or with `by_key` the caller's."""
     by_interview, by_state, by_kind, before, after = filters
-    stmt = select(*WINDOW_COLUMNS).where(
-        _WINDOWS.c.account_id == bindparam("account_id", type_=String())
-    )
+    account = CALLER_ACCOUNT if by_key else bindparam("account_id", type_=String())
+    stmt = select(*WINDOW_COLUMNS).where(_WINDOWS.c.account_id == account)
     if by_interview:
         stmt = stmt.where(_WINDOWS.c.interview_id == bindparam("interview_id", type_=String()))
     if by_state:
@@ -227,20 +229,20 @@ def _window_page(filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]
 
 @lru_cache(maxsize=256)
 def _window_documents(
-    filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool]
+    filters: tuple[bool, ...], shape: tuple[bool, bool, bool, bool], by_key: bool
 ) -> Select[Any]:
     """PostgreSQL: the same page with each window written as its JSON document by the
-    database, and its sort key for the cursor (see `interviews._interview_documents`)."""
-    paged = _window_page(filters, shape).subquery()
+    database, folded into one row (`app.db.sql.folded_page`). `by_key`: the account is
+    the caller's (`accounts.CALLER_ACCOUNT`), for a statement sent with the caller's."""
+    paged = _window_page(filters, shape, by_key).subquery()
     document = json_document((name, paged.c[name]) for name in WINDOW_FIELDS)
-    return select(
-        sql_cast(document, Text).label("document"), paged.c.opens_at, paged.c.id
-    ).order_by(paged.c.opens_at, paged.c.id)
+    rows = select(document.label("document"), paged.c.opens_at, paged.c.id)
+    return folded_page(rows, descending=False).add_columns(literal("page").label("row"))
 
 
 async def list_windows(
     session: AsyncSession,
-    account_id: str,
+    owner: str | Credential,
     page: PageRequest,
     *,
     interview_id: str | None = None,
@@ -248,9 +250,11 @@ async def list_windows(
     kind: WindowKind | None = None,
     opens_before: datetime | None = None,
     opens_after: datetime | None = None,
-) -> tuple[list[str], str | None]:
-    """A page of windows, by `opens_at`, as JSON documents of `WindowRead`: written by
-    PostgreSQL itself, encoded from the rows on SQLite."""
+) -> EncodedPage:
+    """A page of windows of `owner` (an account id, or the caller's API key: then this
+    authenticates too), by `opens_at`, as JSON documents of `WindowRead`: written by
+    PostgreSQL itself, in the caller's statement when `owner` is a key; encoded from the
+    rows on SQLite."""
     bounds = keyset(page)
     filters = (
         interview_id is not None,
@@ -261,20 +265,27 @@ async def list_windows(
     )
     params = {
         **bounds.params,
-        "account_id": account_id,
         "interview_id": interview_id,
         "state": state.value if state is not None else None,
         "kind": kind.value if kind is not None else None,
         "opens_before": opens_before,
         "opens_after": opens_after,
     }
+    by_key = isinstance(owner, Credential)
     if session.get_bind().dialect.name == "postgresql":
-        encoded = (await session.execute(_window_documents(filters, bounds.shape), params)).all()
-        return encoded_page(encoded, page)
-    result = await session.execute(_window_page(filters, bounds.shape), params)
+        statement = _window_documents(filters, bounds.shape, by_key)
+        if isinstance(owner, Credential):
+            caller = await identify(session, owner.plain, companion=(statement,), params=params)
+            return EncodedPage.unfold(caller.companion[0], page)
+        folded = (await session.execute(statement, {**params, "account_id": owner})).one()
+        return EncodedPage.unfold(folded, page)
+    if isinstance(owner, Credential):
+        owner = (await identify(session, owner.plain)).account.id
+    statement = _window_page(filters, bounds.shape, False)
+    result = await session.execute(statement, {**params, "account_id": owner})
     rows = [dict(row) for row in result.mappings()]
     items, cursor = page_of(rows, page, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id)
-    return [to_json(item).decode() for item in items], cursor
+    return EncodedPage.of([to_json(item).decode() for item in items], cursor)
 
 
 async def open_due_windows(session: AsyncSession, now: datetime, limit: int = 500) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.api.factories import create_candidate, create_interview
 from tests.conftest import ADMIN_TOKEN, NewAccount
 
 PROBLEM = "application/problem+json"
@@ -95,3 +96,57 @@ async def test_api_key_of_another_account_cannot_be_revoked(new_account: NewAcco
     key_id = (await alice.post("/v1/api-keys", json={})).json()["id"]
     assert_problem(await bob.delete(f"/v1/api-keys/{key_id}"), 404, "not-found")
     assert (await alice.delete(f"/v1/api-keys/{key_id}")).status_code == 204
+
+
+LISTS_THAT_AUTHENTICATE_IN_THEIR_STATEMENT = (
+    "/v1/interviews?limit=1",
+    "/v1/followup-windows?limit=1",
+    "/v1/followup-windows?state=pending&limit=1",
+)
+"""The lists read the caller and the page in one statement on PostgreSQL."""
+
+
+@pytest.mark.parametrize("path", LISTS_THAT_AUTHENTICATE_IN_THEIR_STATEMENT)
+async def test_lists_refuse_a_missing_unknown_or_revoked_key(
+    api: httpx.AsyncClient, client: httpx.AsyncClient, path: str
+) -> None:
+    candidate = await create_candidate(api)
+    await create_interview(api, candidate["id"])
+    assert (await api.get(path)).json()["data"], "the account has something to list"
+    key = (await api.post("/v1/api-keys", json={"name": "soon revoked"})).json()
+    revoked = {"Authorization": f"Bearer {key['api_key']}"}
+    assert (await client.get(path, headers=revoked)).json()["data"]
+    assert (await api.delete(f"/v1/api-keys/{key['id']}")).status_code == 204
+    for headers in ({}, {"Authorization": "Bearer fu_not_a_key"}, revoked):
+        response = await client.get(path, headers=headers)
+        body = assert_problem(response, 401, "unauthorized")
+        assert "data" not in body
+
+
+async def test_lists_page_through_the_callers_own_items_only(new_account: NewAccount) -> None:
+    alice = await new_account("Alice Co")
+    bob = await new_account("Bob Co")
+    mine: set[str] = set()
+    for owner in (alice, bob, alice, bob, alice):
+        candidate = await create_candidate(owner)
+        interview = await create_interview(owner, candidate["id"])
+        if owner is alice:
+            mine.add(interview["id"])
+    for path, key in (("/v1/interviews", "id"), ("/v1/followup-windows", "interview_id")):
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            body = (await alice.get(path + query)).json()
+            assert len(body["data"]) <= 2
+            seen += [item[key] for item in body["data"]]
+            pages += 1
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert set(seen) == mine
+        assert pages > 1
+    empty = await new_account("Carol Co")
+    for path in ("/v1/interviews", "/v1/followup-windows"):
+        assert (await empty.get(path)).json() == {"data": [], "next_cursor": None}

@@ -12,6 +12,7 @@ from app.api.deps import (
     SessionDep,
     SyncPageDep,
     reads_only,
+    with_companion,
     writes_once,
 )
 from app.api.openapi import ApiRoute
@@ -43,6 +44,7 @@ router = APIRouter(
     },
 )
 @writes_once
+@with_companion(service.HISTORY_WITH_WINDOWS_PARTS)
 async def record_attempt(
     body: AttemptCreate,
     session: SessionDep,
@@ -67,6 +69,7 @@ async def record_attempt(
     summary="Evaluate a planned contact attempt",
 )
 @reads_only
+@with_companion(service.HISTORY_PARTS)
 async def evaluate_attempt(
     body: AttemptCreate,
     session: SessionDep,

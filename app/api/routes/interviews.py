@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, InterviewDep, NowDep, ResourceId, SessionDep, SyncPageDep
+from app.api.deps import (
+    AccountDep,
+    CredentialDep,
+    InterviewDep,
+    NowDep,
+    ResourceId,
+    SessionDep,
+    SyncPageDep,
+)
 from app.api.openapi import ApiRoute
 from app.api.responses import encoded_page_response
 from app.enums import Decision
@@ -31,7 +39,7 @@ async def create_interview(
 @router.get("", response_model=Page[InterviewRead], summary="List interviews")
 async def list_interviews(
     session: SessionDep,
-    account: AccountDep,
+    credential: CredentialDep,
     page: SyncPageDep,
     candidate_id: Annotated[
         IdRef | None, Query(description="Only this candidate's interviews.")
@@ -45,15 +53,15 @@ async def list_interviews(
 ) -> Response:
     """The account's interviews with their windows, newest first. `created_after`,
     `created_before` and `updated_after` select what changed since a client last synced."""
-    data, cursor = await service.list_interviews(
+    listed = await service.list_interviews(
         session,
-        account.id,
+        credential,
         page,
         candidate_id=candidate_id,
         decision=decision,
         external_id=external_id,
     )
-    return encoded_page_response(data, cursor)
+    return encoded_page_response(listed)
 
 
 @router.get("/{interview_id}", summary="Get an interview")

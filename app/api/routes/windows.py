@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AccountDep, InterviewDep, PageDep, SessionDep
+from app.api.deps import CredentialDep, InterviewDep, PageDep, SessionDep
 from app.api.openapi import ApiRoute
 from app.api.responses import encoded_page_response
 from app.enums import WindowKind, WindowState
@@ -27,10 +27,10 @@ async def list_interview_windows(
 ) -> Response:
     """The interview's `thank_you`, `check_in` and `brief_referees` windows, by `opens_at`
     ascending."""
-    rows, cursor = await service.list_windows(
+    listed = await service.list_windows(
         session, interview.account_id, page, interview_id=interview.id
     )
-    return encoded_page_response(rows, cursor)
+    return encoded_page_response(listed)
 
 
 @router.get(
@@ -41,7 +41,7 @@ async def list_interview_windows(
 )
 async def list_windows(
     session: SessionDep,
-    account: AccountDep,
+    credential: CredentialDep,
     page: PageDep,
     state: Annotated[WindowState | None, Query(description="Only windows in this state.")] = None,
     kind: Annotated[WindowKind | None, Query(description="Only windows of this kind.")] = None,
@@ -54,13 +54,13 @@ async def list_windows(
 ) -> Response:
     """Every interview's windows, by `opens_at` ascending, each with its `interview_id`:
     for example the `open` ones to act on now, or those opening this week."""
-    rows, cursor = await service.list_windows(
+    listed = await service.list_windows(
         session,
-        account.id,
+        credential,
         page,
         state=state,
         kind=kind,
         opens_before=opens_before,
         opens_after=opens_after,
     )
-    return encoded_page_response(rows, cursor)
+    return encoded_page_response(listed)
