@@ -21,6 +21,7 @@ from app.api.openapi import ADMIN_TOKEN_SCHEME
 from app.clock import utcnow
 from app.db.models import Account, Interview
 from app.db.session import NOW, PRELOADED
+from app.db.sql import DEFERRED
 from app.errors import AppError, NotFoundError, UnauthorizedError
 from app.schemas.common import Cursor, InputDatetime, Limit
 from app.services import accounts as account_service
@@ -74,8 +75,9 @@ def writes_once(endpoint: T) -> T:
     """Mark a route whose changes go to the database as one statement on PostgreSQL
     (`app.db.sql.write_together`: the row, its events and deliveries, the NOTIFY). One
     statement is atomic on its own, so there it runs without BEGIN/COMMIT round trips,
-    as the reads do; on SQLite, where those writes are several statements, the route
-    keeps its transaction."""
+    as the reads do; under an `Idempotency-Key` the key's record joins that statement
+    (`app.db.sql.DEFERRED`). On SQLite, where those writes are several statements, the
+    route keeps its transaction."""
     setattr(endpoint, WRITES_ONCE, True)
     return endpoint
 
@@ -142,7 +144,17 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
     `session.info[OUTCOME]`.
     """
     shared: AsyncSession | None = getattr(request.state, SESSION_STATE, None)
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    state = request.app.state
+    writes_once_here = (
+        getattr(endpoint, WRITES_ONCE, False) and state.engine.dialect.name == "postgresql"
+    )
     if shared is not None:
+        if writes_once_here:
+            # The middleware sends the change with the key's record, as one statement
+            # (`app.db.sql.DEFERRED`): no BEGIN/COMMIT round trips here either.
+            await shared.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            shared.info[DEFERRED] = []
         try:
             yield shared
         except BaseException as exc:
@@ -150,12 +162,10 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
             raise
         shared.info[OUTCOME] = "commit"
         return
-    endpoint = getattr(request.scope.get("route"), "endpoint", None)
-    state = request.app.state
     reading = (
         request.method in ("GET", "HEAD")
         or getattr(endpoint, READS_ONLY, False)
-        or (getattr(endpoint, WRITES_ONCE, False) and state.engine.dialect.name == "postgresql")
+        or writes_once_here
     )
     factory: async_sessionmaker[AsyncSession] = (
         state.read_sessionmaker if reading else state.sessionmaker

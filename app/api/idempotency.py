@@ -8,6 +8,9 @@
    response, or 422 when it was used for another request); the operator's is read here.
 3. Otherwise the route runs, and its response is stored in the same transaction as
    the change it made; the transaction commits before a byte of the response is sent.
+   On PostgreSQL a route whose change is one statement (`writes_once`) has no
+   transaction: its change waits in the session and goes out with the key's record, as
+   one statement (`app.db.sql.DEFERRED`).
    A response whose changes roll back (an error) is stored on its own afterwards:
    there is no change to repeat, and the retry gets the same answer.
 
@@ -35,6 +38,7 @@ from app.api.middleware import MAX_BODY_BYTES, read_body, replay_receive
 from app.api.problems import app_error_response, problem_response, unavailable_response
 from app.db.faults import database_unavailable
 from app.db.session import NOW
+from app.db.sql import DEFERRED, send_deferred
 from app.errors import AppError, ConflictError
 from app.services import idempotency
 from app.settings import Settings
@@ -215,8 +219,10 @@ class IdempotencyMiddleware:
     ) -> None:
         """End the transaction as the route's outcome asks, keeping nothing for the key."""
         if session.info.get(OUTCOME) == "commit" and captured.status < 500:
+            await send_deferred(session)
             await transaction.commit()
         else:
+            session.info.pop(DEFERRED, None)
             await transaction.rollback()
 
     @staticmethod
@@ -233,13 +239,20 @@ class IdempotencyMiddleware:
         instead when a concurrent duplicate committed first."""
         kept = _without_secrets(captured.status, captured.kept_headers(), captured.body)
         now = session.info[NOW]
+        deferring = DEFERRED in session.info
         if session.info.get(OUTCOME) != "commit" or captured.status >= 500:
+            session.info.pop(DEFERRED, None)  # the change is dropped, never sent
             await transaction.rollback()
             if captured.status >= 500:
                 return None  # the key stays free: a retry runs the request again
             transaction = await session.begin()
         try:
-            await idempotency.store(session, owner, key, fingerprint, kept, now)
+            if deferring:
+                # An autocommit session: the change and the key's record, one statement.
+                record = idempotency.store_params(owner, key, fingerprint, kept, now)
+                await send_deferred(session, (idempotency.STORE_WRITE,), record)
+            else:
+                await idempotency.store(session, owner, key, fingerprint, kept, now)
             await transaction.commit()
         except IntegrityError:
             await transaction.rollback()

@@ -86,6 +86,12 @@ def _subscribes_sqlite(element: subscribes, compiler: SQLCompiler, **kw: Any) ->
     )
 
 
+DEFERRED = "followup.deferred_writes"
+"""`session.info` key: a list set by whoever owns an autocommit session on PostgreSQL,
+where `write_together` leaves its writes instead of sending them; the owner sends them
+with its own (`send_deferred`) as one statement, which is atomic on its own."""
+
+
 async def write_together(
     session: AsyncSession,
     writes: tuple[UpdateBase, ...],
@@ -95,12 +101,38 @@ async def write_together(
 ) -> None:
     """Run `writes` (prebuilt statements with bind parameters, all filled from `params`)
     in order in the session's transaction, and `pg_notify(notify)` after them on
-    PostgreSQL: there all of it is one statement, one round trip."""
+    PostgreSQL: there all of it is one statement, one round trip (or, deferred, part of
+    the owner's one statement)."""
     if session.get_bind().dialect.name != "postgresql":
         for write in writes:
             await session.execute(write, params)
         return
-    await session.execute(_together(writes, notify), params)
+    deferred: list[tuple[tuple[UpdateBase, ...], dict[str, Any], str | None]] | None
+    deferred = session.info.get(DEFERRED)
+    if deferred is None:
+        await session.execute(_together(writes, notify), params)
+    elif deferred:
+        # Two deferred changes would not be one statement (nor share parameter names).
+        raise RuntimeError("a deferring session takes one write_together at most")
+    else:
+        deferred.append((writes, params, notify))
+
+
+async def send_deferred(
+    session: AsyncSession, writes: tuple[UpdateBase, ...] = (), params: dict[str, Any] | None = None
+) -> None:
+    """Send the session's deferred change (see `DEFERRED`) followed by `writes`, as one
+    statement, and stop deferring."""
+    deferred = session.info.pop(DEFERRED, None) or []
+    notify = None
+    values: dict[str, Any] = {}
+    for own, own_params, own_notify in deferred:
+        writes = (*own, *writes)
+        values.update(own_params)
+        notify = own_notify
+    values.update(params or {})
+    if writes:
+        await session.execute(_together(writes, notify), values)
 
 
 @lru_cache(maxsize=64)

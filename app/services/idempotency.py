@@ -51,6 +51,11 @@ _THIS_KEY = and_(
 _SELECT = select(*(_KEYS.c[name] for name in KeyRecord.__dataclass_fields__)).where(_THIS_KEY)
 _FORGET = delete(_KEYS).where(_THIS_KEY)
 _STORE = insert(_KEYS)
+STORE_WRITE = insert(_KEYS).values(
+    {column.key: bindparam(f"idempotency_{column.key}", type_=column.type) for column in _KEYS.c}
+)
+"""`store` as a write to send with others (`app.db.sql.write_together`): its values come
+as `idempotency_<column>` (`store_params`)."""
 
 
 async def lookup(
@@ -89,6 +94,20 @@ async def replay_of(
     return StoredResponse(record.status_code, dict(record.response_headers), record.response_body)
 
 
+def _record(
+    scope: str, key: str, fingerprint: str, response: StoredResponse, now: datetime
+) -> dict[str, object]:
+    return {
+        "scope": scope,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": response.status_code,
+        "response_headers": response.headers,
+        "response_body": response.body,
+        "created_at": now,
+    }
+
+
 async def store(
     session: AsyncSession,
     scope: str,
@@ -102,18 +121,15 @@ async def store(
     A concurrent request that committed the same key first makes this insert fail with
     an integrity error; the caller then replays that request's response.
     """
-    await session.execute(
-        _STORE,
-        {
-            "scope": scope,
-            "key": key,
-            "request_hash": fingerprint,
-            "status_code": response.status_code,
-            "response_headers": response.headers,
-            "response_body": response.body,
-            "created_at": now,
-        },
-    )
+    await session.execute(_STORE, _record(scope, key, fingerprint, response, now))
+
+
+def store_params(
+    scope: str, key: str, fingerprint: str, response: StoredResponse, now: datetime
+) -> dict[str, object]:
+    """The values of `STORE_WRITE`."""
+    record = _record(scope, key, fingerprint, response, now)
+    return {f"idempotency_{name}": value for name, value in record.items()}
 
 
 async def prune(session: AsyncSession, now: datetime, batch: int = 500) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import utcnow
 from app.db.models import IdempotencyRecord
+from tests.api.factories import create_interview
 from tests.api.test_accounts import assert_problem
 from tests.conftest import ADMIN_TOKEN, NewAccount
 
@@ -266,3 +267,53 @@ async def test_an_unknown_api_key_with_a_key_is_401_and_keeps_nothing(
         "/v1/candidates", json={"name": "A"}, headers={"Idempotency-Key": "stranger"}
     )
     assert created.status_code == 201 and "idempotent-replayed" not in created.headers
+
+
+async def test_racing_recorded_attempts_store_each_attempt_and_event_once(
+    api: httpx.AsyncClient,
+) -> None:
+    """Recording an attempt is one statement on PostgreSQL, and under a key the key's
+    record goes out in that statement: racing duplicates still run it once."""
+    interview = await create_interview(api)
+    url = f"/v1/interviews/{interview['id']}/contact-attempts"
+    rounds = 15
+    for index in range(rounds):
+        headers = {"Idempotency-Key": f"attempt-{index}"}
+        body = {"channel": "in_person", "direction": "inbound"}
+        racing = await asyncio.gather(
+            *(api.post(url, json=body, headers=headers) for _ in range(3))
+        )
+        after = await api.post(url, json=body, headers=headers)
+        assert [r.status_code for r in [*racing, after]] == [201] * 4, index
+        assert len({r.json()["id"] for r in [*racing, after]}) == 1
+        assert after.headers["idempotent-replayed"] == "true"
+    stored = (await api.get(url, params={"limit": 200})).json()["data"]
+    assert len(stored) == rounds
+    params = {"type": "contact_attempt.recorded", "limit": 200}
+    recorded = (await api.get("/v1/events", params=params)).json()["data"]
+    assert len(recorded) == rounds
+
+
+async def test_a_refusal_under_a_key_is_replayed_and_emitted_once(
+    api: httpx.AsyncClient,
+) -> None:
+    """A refused attempt stores nothing but its `contact_attempt.rejected` event, which
+    goes out with the key's record; the retry replays the refusal and emits nothing."""
+    interview = await create_interview(api)
+    url = f"/v1/interviews/{interview['id']}/contact-attempts"
+    body = {"channel": "public_post", "platform": "linkedin", "body": "Great interview today!"}
+    headers = {"Idempotency-Key": "refused"}
+    first = await api.post(url, json=body, headers=headers)
+    again = await api.post(url, json=body, headers=headers)
+    assert_problem(first, 422, "policy-violation")
+    assert again.status_code == 422 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert (await api.get(url)).json()["data"] == []
+    params = {"type": "contact_attempt.rejected"}
+    assert len((await api.get("/v1/events", params=params)).json()["data"]) == 1
+    events = (await api.get("/v1/events", params={"limit": 200})).json()["data"]
+    invalid = await api.post(url, json={"channel": "fax"}, headers={"Idempotency-Key": "bad"})
+    assert_problem(invalid, 422, "validation-error")
+    replayed = await api.post(url, json={"channel": "fax"}, headers={"Idempotency-Key": "bad"})
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert (await api.get("/v1/events", params={"limit": 200})).json()["data"] == events

@@ -53,7 +53,7 @@ CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "postgresql": {
         "evaluate": (1, 1),
         "record": (2, 2),
-        "record_idempotent": (3, 5),
+        "record_idempotent": (2, 2),
         "list_interviews": (1, 1),
         "list_windows": (1, 1),
     },
