@@ -11,8 +11,11 @@ Routes:
 - `evaluate`: `POST /v1/interviews/{id}/contact-attempts/evaluate`, a 150-word email to
   the hiring manager, over every interview.
 - `record`: `POST /v1/interviews/{id}/contact-attempts`, the same email, each request to
-  the next interview that can still take it (see `Seeded.record_targets`), so the policy
-  stores it instead of blocking it.
+  the next interview that can take it (see `Seeded.record_targets`), so the policy
+  stores it instead of blocking it. The targets are taken in passes, and each pass
+  dates its emails (`occurred_at`) a minute before the previous pass's: an email is
+  judged against the attempts before it, so each one is a first contact in its week and
+  the weekly limit never blocks one, however many passes a fast run makes.
 - `record_idempotent`: the same with a unique `Idempotency-Key` per request.
 - `list_interviews`: `GET /v1/interviews?limit=50`.
 - `list_windows`: `GET /v1/followup-windows?state=open`.
@@ -28,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -55,6 +59,17 @@ CONNECTIONS = 16
 ROUTES = ("evaluate", "record", "record_idempotent", "list_interviews", "list_windows")
 EMAIL_WORDS = 150
 CONTACT = "@@CONTACT@@"
+OCCURRED = "@@OCCURRED@@"
+RECORDED_FROM = int(time.time()) - 60
+"""`occurred_at` of the first pass over the record targets (Unix time); pass n is
+n minutes earlier (see the module's docstring)."""
+
+
+def occurred_at(position: int, targets: int) -> str:
+    """The `occurred_at` of the email at `position` of the record cursor; the Lua script
+    computes the same."""
+    moment = RECORDED_FROM - 60 * (position // targets)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 def lua_literal(value: Any) -> str:
@@ -118,7 +133,9 @@ class Target:
 
 
 class RecordCursor:
-    """Hands out positions in `Seeded.record_targets`, so no interview is emailed thrice."""
+    """Hands out positions over `Seeded.record_targets`, pass after pass (position
+    `i` is target `i % size` in pass `i // size`), so two requests never share a
+    position."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -127,12 +144,6 @@ class RecordCursor:
     def take(self, count: int) -> int:
         start = self.position
         self.position += count
-        if self.position > 2 * self.size:
-            print(
-                f"  warning: {self.position:,} recorded emails for {self.size:,} interviews; "
-                "the weekly limit now blocks some (counted in non-2xx)",
-                file=sys.stderr,
-            )
         return start
 
 
@@ -202,26 +213,26 @@ def api_params(route: str, data: Seeded) -> tuple[dict[str, Any], int, bool]:
         path = "/v1/interviews?limit=50" if route == "list_interviews" else None
         path = path or "/v1/followup-windows?state=open"
         return {"method": "GET", "path": path, "headers": headers}, 200, False
-    body = json.dumps(
-        {
-            "channel": "email",
-            "contact_id": CONTACT,
-            "subject": "Thank you for your time",
-            "body": email_body(EMAIL_WORDS),
-        }
-    )
-    prefix, suffix = body.split(CONTACT)
+    email = {
+        "channel": "email",
+        "contact_id": CONTACT,
+        "subject": "Thank you for your time",
+        "body": email_body(EMAIL_WORDS),
+    }
     params: dict[str, Any] = {
         "method": "POST",
         "headers": headers,
         "path_prefix": "/v1/interviews/",
-        "body_prefix": prefix,
-        "body_suffix": suffix,
     }
     if route == "evaluate":
+        params["body_prefix"], params["body_suffix"] = json.dumps(email).split(CONTACT)
         params["ids"] = [list(pair) for pair in data.evaluate_targets]
         params["path_suffix"] = "/contact-attempts/evaluate"
         return params, 200, False
+    body = json.dumps({**email, "occurred_at": OCCURRED})
+    params["body_prefix"], rest = body.split(CONTACT)
+    params["body_middle"], params["body_suffix"] = rest.split(OCCURRED)
+    params["recorded_from"] = RECORDED_FROM
     params["ids"] = [list(pair) for pair in data.record_targets]
     params["path_suffix"] = "/contact-attempts"
     if route == "record_idempotent":
@@ -236,7 +247,10 @@ def smoke(target: Target, offset: int) -> None:
     if "ids" in params:
         interview, contact = params["ids"][offset % len(params["ids"])]
         path = params["path_prefix"] + interview + params["path_suffix"]
-        body = params["body_prefix"] + contact + params["body_suffix"]
+        body = params["body_prefix"] + contact
+        if "recorded_from" in params:
+            body += params["body_middle"] + occurred_at(offset, len(params["ids"]))
+        body += params["body_suffix"]
     headers = dict(params["headers"])
     if "idempotency_prefix" in params:
         headers["Idempotency-Key"] = f"{params['idempotency_prefix']}-smoke"

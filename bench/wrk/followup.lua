@@ -9,6 +9,10 @@
 --                          -- request i goes to ids[OFFSET + i] = {interview_id, contact_id}:
 --                          -- path_prefix .. interview_id .. path_suffix, and the body
 --                          -- body_prefix .. contact_id .. body_suffix
+--   recorded_from, body_middle
+--                          -- when set, the body is body_prefix .. contact_id .. body_middle
+--                          -- .. occurred_at .. body_suffix, where occurred_at is
+--                          -- recorded_from (Unix time) less a minute per pass over ids
 --   idempotency_prefix     -- when set, a unique Idempotency-Key per request
 -- done() prints one line "WRK_JSON {...}" with the counts and latency percentiles.
 
@@ -48,7 +52,11 @@ function request()
    if params.ids then
       local id = params.ids[(counter % #params.ids) + 1]
       path = params.path_prefix .. id[1] .. params.path_suffix
-      if params.body_prefix then
+      if params.recorded_from then
+         local pass = math.floor(counter / #params.ids)
+         local occurred = os.date("!%Y-%m-%dT%H:%M:%SZ", params.recorded_from - 60 * pass)
+         body = params.body_prefix .. id[2] .. params.body_middle .. occurred .. params.body_suffix
+      elseif params.body_prefix then
          body = params.body_prefix .. id[2] .. params.body_suffix
       end
    end
