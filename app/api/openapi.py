@@ -14,6 +14,7 @@ route built with `ApiRoute` gets the rest from here, by one rule each:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -228,10 +229,17 @@ def _merge(
     return merged
 
 
+_LEADING_ID = re.compile(rb'\{"id":"([A-Za-z0-9_-]+)"')
+"""A Read model's JSON as pydantic writes it: `id` first, no spaces."""
+
+
 def _location(request: Request, body: bytes) -> str | None:
     path = request.url.path.rstrip("/")
     if _is_admin(path):
         return _ADMIN_LOCATION
+    leading = _LEADING_ID.match(body)
+    if leading is not None:  # no need to parse the whole document for its id
+        return f"{path}/{leading.group(1).decode()}"
     try:
         created = json.loads(body)
     except ValueError:

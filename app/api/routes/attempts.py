@@ -16,6 +16,7 @@ from app.api.deps import (
     writes_once,
 )
 from app.api.openapi import ApiRoute
+from app.api.responses import model_response
 from app.schemas.attempts import AttemptCreate, AttemptRead, EvaluationRead
 from app.schemas.common import Page
 from app.schemas.problem import AttemptRefusal
@@ -51,7 +52,7 @@ async def record_attempt(
     account: AccountDep,
     interview: InterviewDep,
     now: NowDep,
-) -> AttemptRead:
+) -> Response:
     """Judge the attempt by the account's policy, as the interview and its earlier attempts
     stood at `occurred_at`, and store it unless a finding is `block`.
 
@@ -60,11 +61,13 @@ async def record_attempt(
     `contact_attempt.flagged`). A refusal is 422 `policy-violation` and emits
     `contact_attempt.rejected`. `occurred_at` defaults to now and may be at most 5 minutes
     ahead."""
-    return await service.record_attempt(session, account, interview, body, now)
+    stored = await service.record_attempt(session, account, interview, body, now)
+    return model_response(stored, 201)
 
 
 @router.post(
     "/evaluate",
+    response_model=EvaluationRead,
     name="evaluate_contact_attempt",
     summary="Evaluate a planned contact attempt",
 )
@@ -76,11 +79,11 @@ async def evaluate_attempt(
     account: AccountDep,
     interview: InterviewDep,
     now: NowDep,
-) -> EvaluationRead:
+) -> Response:
     """Ask what recording this attempt would answer, without storing or emitting
     anything: `verdict` is `allowed`, `flagged` or `rejected`. Any `occurred_at` is
     accepted (a planned attempt)."""
-    return await service.evaluate_attempt(session, account, interview, body, now)
+    return model_response(await service.evaluate_attempt(session, account, interview, body, now))
 
 
 @router.get("", name="list_contact_attempts", summary="List an interview's contact attempts")
