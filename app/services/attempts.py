@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from enum import Enum
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -191,6 +192,23 @@ async def _history(session: AsyncSession, interview: Interview, *, windows: bool
     return history_of(await session.execute(union_all(*parts), {"interview_id": interview.id}))
 
 
+E = TypeVar("E", bound=Enum)
+
+
+def _members(enum: type[E]) -> dict[str, E]:
+    """An enum's members by value: a dict look-up, where `enum(value)` costs 0.7 us, a
+    few dozen times per judged attempt."""
+    return {member.value: member for member in enum}
+
+
+_CHANNELS = _members(Channel)
+_DIRECTIONS = _members(Direction)
+_PLATFORMS = _members(Platform)
+_ROLES = _members(ContactRole)
+_KINDS = _members(WindowKind)
+_STATES = _members(WindowState)
+
+
 def history_of(rows: Iterable[Row[Any]]) -> History:
     """A `History` from the rows of `HISTORY_PARTS` (and the windows' part)."""
     history = History()
@@ -198,21 +216,21 @@ def history_of(rows: Iterable[Row[Any]]) -> History:
         if row.row == "attempt":
             history.attempts.append(
                 AttemptFacts(
-                    channel=Channel(row.channel),
-                    direction=Direction(row.direction),
+                    channel=_CHANNELS[row.channel],
+                    direction=_DIRECTIONS[row.direction],
                     occurred_at=row.occurred_at,
                     contact_id=row.contact_id,
-                    platform=Platform(row.platform) if row.platform else None,
+                    platform=_PLATFORMS[row.platform] if row.platform else None,
                     id=row.id,
                     reply_to=row.reply_to,
                 )
             )
         elif row.row == "contact":
             history.contacts[row.id] = ContactFacts(
-                id=row.id, name=row.name, role=ContactRole(row.role), timezone=row.timezone
+                id=row.id, name=row.name, role=_ROLES[row.role], timezone=row.timezone
             )
         elif row.row == "window":
-            view = WindowView(WindowKind(row.kind), WindowState(row.state), row.opens_at)
+            view = WindowView(_KINDS[row.kind], _STATES[row.state], row.opens_at)
             history.windows.append((row.id, view))
         else:
             history.candidate_name = row.name
