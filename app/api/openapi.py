@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
@@ -269,7 +270,17 @@ class ApiRoute(APIRoute):
             self.response_fields.pop(422, None)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        # `idempotency_key` only documents the header (the middleware reads it): the
+        # handler is built without it, so no request pays for parsing it again.
+        documented = self.dependant
+        self.dependant = replace(
+            documented,
+            dependencies=[d for d in documented.dependencies if d.call is not idempotency_key],
+        )
+        try:
+            handler = super().get_route_handler()
+        finally:
+            self.dependant = documented
         if self.status_code != 201:
             return handler
 
