@@ -3,7 +3,8 @@
 Phases (6-10 minutes on a shared 2-core machine):
 1. API on PostgreSQL (`bench.api`): realistic data (`bench.seed`) in a scratch database;
    `followup api` and the two baselines under wrk, 16 connections, medians of 3 rounds.
-2. Webhook latency under that API load with `followup serve` (`bench.serve_latency`).
+2. Webhook latency under that API load with `followup serve` (`bench.serve_latency`),
+   on PostgreSQL, then on SQLite (`sqlite.serve.*`).
 3. API on SQLite: the two list routes and the SELECT baseline.
 4. Delivery worker vs a bare httpx loop (`bench.worker`).
 5. Scheduler tick with 10 k and 1 M pending windows (`bench.webhooks`).
@@ -110,6 +111,22 @@ def sqlite_phase(
         results.update(api.summarise(targets, "sqlite.api"))
 
 
+def sqlite_serve_phase(
+    args: argparse.Namespace, data: seed.Seeded, results: dict[str, Any]
+) -> None:
+    log("serve (SQLite): webhook latency under API load")
+    with tempfile.TemporaryDirectory(prefix="followup-bench-sqlite-serve-") as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        upgrade_head(url)
+        asyncio.run(_insert(url, data))
+        cursor = api.RecordCursor(len(data.record_targets))
+        results.update(
+            serve_latency.measure(
+                url, data, cursor, args.serve_duration, args.drain, prefix="sqlite.serve"
+            )
+        )
+
+
 def worker_phase(args: argparse.Namespace, logs: Path, results: dict[str, Any]) -> None:
     log("worker: one `followup worker` vs a bare httpx loop")
     results.update(
@@ -202,6 +219,10 @@ def markdown(results: dict[str, Any]) -> str:
         ("serve.latency_under_load.p99_s", "… p99, s (16 connections recording attempts)"),
         ("serve.latency_under_load.undelivered", "… events not received within the drain"),
         ("serve.api_under_load.rps", "… attempts recorded/s meanwhile"),
+        ("sqlite.serve.latency_under_load.p50_s", "`followup serve` on SQLite, p50, s"),
+        ("sqlite.serve.latency_under_load.p99_s", "… p99, s"),
+        ("sqlite.serve.latency_under_load.undelivered", "… events not received within the drain"),
+        ("sqlite.serve.api_under_load.rps", "… attempts recorded/s meanwhile"),
         ("scheduler.tick_10k_ms", "scheduler tick, 500 due among 10 k pending, ms"),
         ("scheduler.tick_1m_ms", "… among 1 M pending, ms"),
         ("scheduler.tick_1m_over_10k", "… ratio 1 M / 10 k"),
@@ -266,6 +287,8 @@ def main() -> int:
         phases: list[tuple[str, Callable[[], None]]] = []
         if data is not None and args.only & {"api", "serve"}:
             phases.append(("postgres", lambda: postgres_phases(args, data, logs, results)))
+        if data is not None and "serve" in args.only:
+            phases.append(("serve on SQLite", lambda: sqlite_serve_phase(args, data, results)))
         if data is not None and "sqlite" in args.only:
             phases.append(("sqlite", lambda: sqlite_phase(args, data, logs, results)))
         if "worker" in args.only:

@@ -1,4 +1,5 @@
-"""Webhook latency under API load: `followup serve` (API and worker in one process).
+"""Webhook latency under API load: `followup serve` (the API, and the worker in its
+child process), on PostgreSQL and on SQLite.
 
 The seeded account gets one webhook endpoint (every event type) on a local receiver;
 wrk records contact attempts through the same process with 16 connections for
@@ -110,8 +111,14 @@ async def _events_since(database_url: str, since: datetime) -> dict[str, datetim
 
 
 def measure(
-    database_url: str, data: Seeded, cursor: RecordCursor, duration: float, drain: float
+    database_url: str,
+    data: Seeded,
+    cursor: RecordCursor,
+    duration: float,
+    drain: float,
+    prefix: str = "serve",
 ) -> dict[str, Any]:
+    """The figures under `prefix` (`serve` on PostgreSQL, `sqlite.serve` on SQLite)."""
     with tempfile.TemporaryDirectory(prefix="followup-serve-") as tmp:
         log = Path(tmp) / "receipts.txt"
         with receiver_process(log) as receiver:
@@ -153,17 +160,17 @@ def measure(
         raise RuntimeError("no webhook arrived during the serve latency run")
     undelivered = len(events) - len(latencies)
     print(
-        f"  serve: {run.rps:.1f} req/s recorded, {len(events)} events, "
+        f"  {prefix}: {run.rps:.1f} req/s recorded, {len(events)} events, "
         f"p50 {statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s, "
         f"{undelivered} undelivered ({left} deliveries still pending)",
         file=sys.stderr,
     )
     return {
-        "serve.latency_under_load.p50_s": round(statistics.median(latencies), 4),
-        "serve.latency_under_load.p99_s": round(percentile(latencies, 0.99), 4),
-        "serve.latency_under_load.max_s": round(max(latencies), 4),
-        "serve.latency_under_load.events": len(events),
-        "serve.latency_under_load.undelivered": undelivered,
-        "serve.api_under_load.rps": round(run.rps, 1),
-        "serve.api_under_load.p99_ms": round(run.p99_ms, 2),
+        f"{prefix}.latency_under_load.p50_s": round(statistics.median(latencies), 4),
+        f"{prefix}.latency_under_load.p99_s": round(percentile(latencies, 0.99), 4),
+        f"{prefix}.latency_under_load.max_s": round(max(latencies), 4),
+        f"{prefix}.latency_under_load.events": len(events),
+        f"{prefix}.latency_under_load.undelivered": undelivered,
+        f"{prefix}.api_under_load.rps": round(run.rps, 1),
+        f"{prefix}.api_under_load.p99_ms": round(run.p99_ms, 2),
     }
