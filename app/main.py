@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         worker = WorkerThread(settings) if with_worker else None
         if worker is not None:
             worker.start()
+            _app.state.wake_worker = worker.wake
         try:
             yield
         finally:
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = create_sessionmaker(reader(engine))
     app.state.with_worker = with_worker
+    app.state.wake_worker = None
+    """`followup serve`: wakes its worker when a request commits events."""
     app.state.stream_slots = stream.StreamSlots()
     app.state.stream_wakeups = Wakeups(engine, WAKEUP_CHANNEL)
     install_problem_handlers(app)

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.openapi import ADMIN_TOKEN_SCHEME
 from app.clock import utcnow
 from app.db.models import Account, Interview
-from app.db.session import NOW, PRELOADED
+from app.db.session import NOW, PRELOADED, WROTE_EVENTS
 from app.db.sql import DEFERRED
 from app.errors import AppError, NotFoundError, UnauthorizedError
 from app.schemas.common import Cursor, InputDatetime, Limit
@@ -129,6 +129,14 @@ class Replay(Exception):
         self.stored = stored
 
 
+def committed(app: FastAPI, session: AsyncSession) -> None:
+    """After a commit: when it published events, wake the worker of this process
+    (`followup serve`) at once; elsewhere workers hear PostgreSQL's NOTIFY or poll."""
+    wake = app.state.wake_worker
+    if wake is not None and session.info.pop(WROTE_EVENTS, False):
+        wake()
+
+
 def _wants_commit(exc: BaseException | None) -> bool:
     return exc is None or (isinstance(exc, AppError) and exc.keeps_changes)
 
@@ -178,10 +186,12 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
         except BaseException as exc:
             if _wants_commit(exc):
                 await transaction.commit()
+                committed(request.app, session)
             else:
                 await transaction.rollback()
             raise
         await transaction.commit()
+        committed(request.app, session)
 
 
 # "function" scope: commit before the response is sent, not after.

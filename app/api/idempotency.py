@@ -33,7 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import IDEMPOTENCY_STATE, OUTCOME, SESSION_STATE, KeyClaim, Replay, get_now
+from app.api.deps import (
+    IDEMPOTENCY_STATE,
+    OUTCOME,
+    SESSION_STATE,
+    KeyClaim,
+    Replay,
+    committed,
+    get_now,
+)
 from app.api.middleware import MAX_BODY_BYTES, read_body, replay_receive
 from app.api.problems import app_error_response, problem_response, unavailable_response
 from app.db.faults import database_unavailable
@@ -191,6 +199,7 @@ class IdempotencyMiddleware:
                     replay_instead = await self._store(
                         factory, session, transaction, captured, owner, key, fingerprint
                     )
+                committed(app, session)
             except AppError as exc:
                 if transaction.is_active:
                     await transaction.rollback()

@@ -26,6 +26,9 @@ from app.db.base import Base, TimestampMixin
 
 NOW = "followup.now"
 """`session.info` key: the instant this unit of work happens at."""
+WROTE_EVENTS = "followup.wrote_events"
+"""`session.info` key: this unit of work wrote events. Whoever commits it wakes a worker
+in the same process (`followup serve`), which on SQLite has no NOTIFY to hear."""
 PRELOADED = "followup.preloaded"
 """`session.info` key: (interview id, rows) a later step of the request needs, which the
 caller's statement brought along (`app.services.accounts.identify`'s companion)."""

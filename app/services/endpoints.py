@@ -21,6 +21,7 @@ from sqlalchemy.sql.dml import Insert
 
 from app.db.base import UTCDateTime, new_id
 from app.db.models import WebhookDelivery, WebhookEndpoint
+from app.db.session import WROTE_EVENTS
 from app.db.sql import random_id, subscribes
 from app.enums import DeliveryStatus, EventType
 from app.errors import InputError, NotFoundError
@@ -288,12 +289,14 @@ def fan_out_write(count: int) -> Insert:
 
 
 async def notify_workers(session: AsyncSession) -> None:
-    """Wake listening workers when this transaction commits (PostgreSQL only).
+    """Wake listening workers when this transaction commits (PostgreSQL; and a worker in
+    the same process, by `WROTE_EVENTS`, on either database).
 
     NOTIFY is transactional: a rollback sends nothing. One per transaction is enough, so
     repeats are skipped (a batch of 500 events costs one round trip, not 500). Elsewhere
     the worker's poll picks the work up.
     """
+    session.info[WROTE_EVENTS] = True
     if session.get_bind().dialect.name != "postgresql":
         return
     transaction = session.get_transaction()

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.base import new_id
 from app.db.models import Event, WebhookDelivery, WebhookEndpoint
+from app.db.session import WROTE_EVENTS
 from app.db.sql import write_together
 from app.enums import EventType
 from app.errors import NotFoundError
@@ -143,6 +144,7 @@ async def write_with_events(
     writes = (*changes, *event_writes(len(events)))
     values = {**params, **event_params(account_id, events, now)}
     await write_together(session, writes, values, notify=WAKEUP_CHANNEL)
+    session.info[WROTE_EVENTS] = True
 
 
 def event_read(event: Event) -> EventRead:
