@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     CursorResult,
+    Integer,
     Select,
     Table,
+    bindparam,
     func,
     insert,
     literal_column,
@@ -109,7 +111,7 @@ def _locked(stmt: Select[Any], *, skip_locked: bool) -> Select[Any]:
     return stmt.with_for_update(skip_locked=skip_locked, of=_DELIVERIES)
 
 
-def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+def _due(now: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
     """Pending, due, not leased by a live worker, to an enabled endpoint."""
     return (
         _DELIVERIES.c.status == _PENDING,
@@ -119,6 +121,70 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+# The claim's statements, built once: a worker claims many times a second, and building
+# and keying an expression costs about as much CPU as running it.
+_NOW = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
+_CANDIDATES = (
+    select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+    .where(*_due(_NOW))
+    .order_by(_DELIVERIES.c.next_attempt_at)
+    .limit(bindparam("scan", type_=Integer()))
+)
+_CANDIDATES_EXCEPT = _CANDIDATES.where(
+    _DELIVERIES.c.endpoint_id.not_in(bindparam("full", expanding=True))
+)
+_LEASE = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id.in_(
+            _locked(
+                select(_DELIVERIES.c.id)
+                .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+                .where(_DELIVERIES.c.id.in_(bindparam("picked", expanding=True)), *_due(_NOW)),
+                skip_locked=True,
+            ).scalar_subquery()
+        )
+    )
+    .values(locked_until=bindparam("locked_until"), lease_token=bindparam("token"))
+    .returning(_DELIVERIES.c.id)
+)
+_LEASED = (
+    select(
+        _DELIVERIES.c.id,
+        _DELIVERIES.c.attempt_count,
+        _ENDPOINTS.c.id,
+        _ENDPOINTS.c.url,
+        _ENDPOINTS.c.secret,
+        _ENDPOINTS.c.previous_secret,
+        _ENDPOINTS.c.previous_secret_expires_at,
+        _ENDPOINTS.c.failing_since,
+        _EVENTS.c.id,
+        _EVENTS.c.type,
+        _EVENTS.c.created_at,
+        _EVENTS.c.data,
+    )
+    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+    .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+    .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _bound_of(per_endpoint: int | Callable[[str], int]) -> Callable[[str], int]:
+    """The per-endpoint bound as a function of the endpoint id."""
+    if callable(per_endpoint):
+        return per_endpoint
+    bound: int = per_endpoint
+    return lambda _endpoint: bound
+
+
+@dataclass(frozen=True)
+class Claim:
+    items: list[WorkItem]
+    complete: bool
+    """Every due delivery was looked at: none hides behind a busy endpoint's backlog."""
+
+
 async def claim_due(
     session: AsyncSession,
     now: datetime,
@@ -126,79 +192,70 @@ async def claim_due(
     lease: timedelta,
     *,
     box: SecretBox,
-    per_endpoint: int | None = None,
+    per_endpoint: int | Callable[[str], int] | None = None,
     busy: Mapping[str, int] | None = None,
 ) -> list[WorkItem]:
     """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
 
-    With `per_endpoint`, no endpoint gets more than that many, counting the `busy`
-    attempts the caller already runs for it, so one endpoint's backlog cannot fill every
-    slot. Candidates are picked without locks, then locked, re-checked and leased in one
-    UPDATE, so concurrent workers claim disjoint rows.
+    With `per_endpoint` (one figure, or one per endpoint id), no endpoint gets more than
+    that many, counting the `busy` deliveries the caller already holds for it, so one
+    endpoint's backlog cannot fill every slot. Candidates are picked without locks, then
+    locked, re-checked and leased in one UPDATE, so concurrent workers claim disjoint rows.
     """
+    claim = await claim_some(
+        session, now, limit, lease, box=box, per_endpoint=per_endpoint, busy=busy
+    )
+    return claim.items
+
+
+async def claim_some(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    box: SecretBox,
+    per_endpoint: int | Callable[[str], int] | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> Claim:
+    """`claim_due`, also saying whether the scan for candidates saw every due delivery."""
     if limit <= 0:
-        return []
+        return Claim([], complete=False)
     if lease > MAX_LEASE:
         raise ValueError("a lease lasts at most 60 s")
     running = dict(busy or {})
-    candidates = (
-        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .where(*_due(now))
-        .order_by(_DELIVERIES.c.next_attempt_at)
-        .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
-    )
+    bound_of = _bound_of(per_endpoint if per_endpoint is not None else limit)
+    scan = limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX)
+    params: dict[str, Any] = {"now": now, "scan": scan}
+    candidates = _CANDIDATES
     if per_endpoint is not None:
-        full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
+        full = [endpoint for endpoint, count in running.items() if count >= bound_of(endpoint)]
         if full:
-            candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
+            candidates = _CANDIDATES_EXCEPT
+            params["full"] = full
+    conn = await session.connection()
+    rows = (await conn.execute(candidates, params)).all()
     picked: list[str] = []
-    for delivery_id, endpoint_id in (await session.execute(candidates)).all():
+    for delivery_id, endpoint_id in rows:
         if per_endpoint is not None:
-            if running.get(endpoint_id, 0) >= per_endpoint:
+            if running.get(endpoint_id, 0) >= bound_of(endpoint_id):
                 continue
             running[endpoint_id] = running.get(endpoint_id, 0) + 1
         picked.append(delivery_id)
         if len(picked) == limit:
             break
+    complete = len(rows) < scan
     if not picked:
-        return []
+        return Claim([], complete)
     token = secrets.token_hex(16)
     locked_until = now + lease
-    still_due = _locked(
-        select(_DELIVERIES.c.id)
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .where(_DELIVERIES.c.id.in_(picked), *_due(now)),
-        skip_locked=True,
+    leased = await conn.execute(
+        _LEASE, {"picked": picked, "now": now, "locked_until": locked_until, "token": token}
     )
-    leased = await session.execute(
-        update(_DELIVERIES)
-        .where(_DELIVERIES.c.id.in_(still_due.scalar_subquery()))
-        .values(locked_until=locked_until, lease_token=token)
-        .returning(_DELIVERIES.c.id)
-    )
-    ids = set(leased.scalars().all())
+    ids = list(leased.scalars().all())
     if not ids:
-        return []
-    rows = await session.execute(
-        select(
-            _DELIVERIES.c.id,
-            _DELIVERIES.c.attempt_count,
-            _ENDPOINTS.c.id,
-            _ENDPOINTS.c.url,
-            _ENDPOINTS.c.secret,
-            _ENDPOINTS.c.previous_secret,
-            _ENDPOINTS.c.previous_secret_expires_at,
-            _ENDPOINTS.c.failing_since,
-            _EVENTS.c.id,
-            _EVENTS.c.type,
-            _EVENTS.c.created_at,
-            _EVENTS.c.data,
-        )
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
-        .where(_DELIVERIES.c.id.in_(ids))
-    )
+        return Claim([], complete)
+    details = await conn.execute(_LEASED, {"ids": ids})
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
         WorkItem(
@@ -230,9 +287,9 @@ async def claim_due(
             event_type,
             created_at,
             data,
-        ) in rows.all()
+        ) in details.all()
     ]
-    return sorted(items, key=lambda item: order[item.delivery_id])
+    return Claim(sorted(items, key=lambda item: order[item.delivery_id]), complete)
 
 
 async def release(session: AsyncSession, items: Sequence[WorkItem]) -> None:
@@ -264,6 +321,28 @@ def _next_state(
     return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
 
 
+_HOLDERS = _locked(
+    select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
+        _DELIVERIES.c.id.in_(bindparam("ids", expanding=True))
+    ),
+    skip_locked=False,
+)
+_MOVE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempt_count=bindparam("b_attempt_count"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        locked_until=None,
+        lease_token=None,
+        last_attempt_at=bindparam("b_last_attempt_at"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_RECORD = insert(_ATTEMPTS)
+
+
 async def record_results(
     session: AsyncSession,
     results: Sequence[tuple[WorkItem, AttemptResult]],
@@ -282,14 +361,8 @@ async def record_results(
     """
     if not results:
         return []
-    holders = await session.execute(
-        _locked(
-            select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
-                _DELIVERIES.c.id.in_([item.delivery_id for item, _ in results])
-            ),
-            skip_locked=False,
-        )
-    )
+    conn = await session.connection()
+    holders = await conn.execute(_HOLDERS, {"ids": [item.delivery_id for item, _ in results]})
     holder = dict(holders.tuples().all())
     outcomes: list[DeliveryOutcome | None] = []
     moves: list[dict[str, Any]] = []
@@ -302,14 +375,12 @@ async def record_results(
         status, next_attempt_at = _next_state(item, result, settings, now, rng)
         moves.append(
             {
-                "id": item.delivery_id,
-                "status": status.value,
-                "attempt_count": item.attempt_number,
-                "next_attempt_at": next_attempt_at,
-                "locked_until": None,
-                "lease_token": None,
-                "last_attempt_at": result.attempted_at,
-                "updated_at": now,
+                "b_id": item.delivery_id,
+                "b_status": status.value,
+                "b_attempt_count": item.attempt_number,
+                "b_next_attempt_at": next_attempt_at,
+                "b_last_attempt_at": result.attempted_at,
+                "b_updated_at": now,
             }
         )
         attempts.append(
@@ -327,8 +398,8 @@ async def record_results(
         outcomes.append(DeliveryOutcome(status, next_attempt_at, endpoint_disabled=False))
     if not owned:
         return outcomes
-    await session.execute(update(WebhookDelivery), moves)
-    await session.execute(insert(_ATTEMPTS), attempts)
+    await conn.execute(_MOVE, moves)
+    await conn.execute(_RECORD, attempts)
     disabled = await _update_endpoint_health(session, owned, now)
     # One outcome per disabled endpoint says so, so it is reported (and counted) once.
     flagged: list[DeliveryOutcome | None] = []
