@@ -183,6 +183,8 @@ class Claim:
     items: list[WorkItem]
     complete: bool
     """Every due delivery was looked at: none hides behind a busy endpoint's backlog."""
+    left: frozenset[str]
+    """Endpoints with due deliveries that the scan saw but left for their bound."""
 
 
 async def claim_due(
@@ -220,7 +222,7 @@ async def claim_some(
 ) -> Claim:
     """`claim_due`, also saying whether the scan for candidates saw every due delivery."""
     if limit <= 0:
-        return Claim([], complete=False)
+        return Claim([], complete=False, left=frozenset())
     if lease > MAX_LEASE:
         raise ValueError("a lease lasts at most 60 s")
     running = dict(busy or {})
@@ -236,17 +238,21 @@ async def claim_some(
     conn = await session.connection()
     rows = (await conn.execute(candidates, params)).all()
     picked: list[str] = []
+    left: set[str] = set()
+    seen = 0
     for delivery_id, endpoint_id in rows:
+        seen += 1
         if per_endpoint is not None:
             if running.get(endpoint_id, 0) >= bound_of(endpoint_id):
+                left.add(endpoint_id)
                 continue
             running[endpoint_id] = running.get(endpoint_id, 0) + 1
         picked.append(delivery_id)
         if len(picked) == limit:
             break
-    complete = len(rows) < scan
+    complete = seen == len(rows) < scan
     if not picked:
-        return Claim([], complete)
+        return Claim([], complete, frozenset(left))
     token = secrets.token_hex(16)
     locked_until = now + lease
     leased = await conn.execute(
@@ -254,7 +260,7 @@ async def claim_some(
     )
     ids = list(leased.scalars().all())
     if not ids:
-        return Claim([], complete)
+        return Claim([], complete, frozenset(left))
     details = await conn.execute(_LEASED, {"ids": ids})
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
@@ -289,7 +295,7 @@ async def claim_some(
             data,
         ) in details.all()
     ]
-    return Claim(sorted(items, key=lambda item: order[item.delivery_id]), complete)
+    return Claim(sorted(items, key=lambda item: order[item.delivery_id]), complete, frozenset(left))
 
 
 async def release(session: AsyncSession, items: Sequence[WorkItem]) -> None:

@@ -267,13 +267,16 @@ class Dispatcher:
             claimed_total += len(items)
             # Endpoints at their bound as this claim saw them: due work may wait behind
             # them, even if some of their attempts finished while it ran (judging by the
-            # counts after the claim would miss that, and sleep a poll interval).
+            # counts after the claim would miss that, and sleep a poll interval). When the
+            # scan saw every due row, it knows which endpoints it left work for.
             claimed = Counter(item.endpoint_id for item in items)
-            self._more = {
-                endpoint
-                for endpoint in busy.keys() | claimed.keys()
-                if busy.get(endpoint, 0) + claimed[endpoint] >= self._bound(endpoint)
-            }
+            self._more = full_before | claim.left
+            if not claim.complete:
+                self._more |= {
+                    endpoint
+                    for endpoint in claimed
+                    if busy.get(endpoint, 0) + claimed[endpoint] >= self._bound(endpoint)
+                }
             self._room_short = len(items) == room
             self.backlog = self._room_short or bool(self._more)
             if len(items) == room or claim.complete or not (self._more - full_before):

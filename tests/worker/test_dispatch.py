@@ -696,7 +696,7 @@ async def test_an_endpoint_at_its_cap_keeps_the_backlog_even_if_it_frees_up_mid_
     async def claim_while_attempts_finish(*_args: Any, **kwargs: Any) -> Claim:
         seen.append(dict(kwargs["busy"]))
         dispatcher._sending.clear()
-        return Claim([], complete=False)
+        return Claim([], complete=False, left=frozenset())
 
     monkeypatch.setattr("app.worker.dispatcher.claim_some", claim_while_attempts_finish)
     dispatcher._sending["we_busy"] = bound
@@ -729,6 +729,7 @@ async def test_per_endpoint_bounds_may_differ_by_endpoint(
     claimed = sorted(item.endpoint_id for item in claim.items)
     assert claimed == sorted([deep["id"]] * 3 + [shallow["id"]])
     assert claim.complete, "ten due rows fit in the scan"
+    assert claim.left == {deep["id"], shallow["id"]}, "both have due deliveries left"
 
 
 async def _claimed_for_queue(
@@ -786,7 +787,7 @@ async def test_queued_deliveries_whose_lease_ran_short_are_handed_back_unsent(
     dispatcher._queued_count = len(items)
 
     async def nothing_due(*_args: Any, **_kwargs: Any) -> Claim:
-        return Claim([], complete=True)
+        return Claim([], complete=True, left=frozenset())
 
     monkeypatch.setattr("app.worker.dispatcher.claim_some", nothing_due)
     if when == "claiming":
