@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -349,6 +350,69 @@ _MOVE = (
 _RECORD = insert(_ATTEMPTS)
 
 
+_RECORD_SUCCESSES_PG = text(
+    """
+    WITH result AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS text[]), CAST(:tokens AS text[]), CAST(:counts AS integer[]),
+            CAST(:attempted AS timestamptz[]), CAST(:attempt_ids AS text[]),
+            CAST(:durations AS integer[]), CAST(:codes AS integer[]), CAST(:bodies AS text[])
+        ) AS r(id, token, attempt_count, attempted_at, attempt_id, duration_ms,
+               status_code, response_body)
+    ), moved AS (
+        UPDATE webhook_deliveries AS d
+        SET status = 'succeeded', attempt_count = result.attempt_count,
+            next_attempt_at = NULL, locked_until = NULL, lease_token = NULL,
+            last_attempt_at = result.attempted_at, updated_at = :now
+        FROM result
+        WHERE d.id = result.id AND d.lease_token = result.token
+        RETURNING d.id
+    ), logged AS (
+        INSERT INTO webhook_attempts (id, delivery_id, attempted_at, duration_ms,
+                                      status_code, error, response_body)
+        SELECT attempt_id, id, attempted_at, duration_ms, status_code, NULL, response_body
+        FROM result
+        WHERE id IN (SELECT id FROM moved)
+    )
+    SELECT id FROM moved
+    """
+)
+"""Successes, each only while its lease is still ours (checked under the row lock the
+UPDATE takes), and their attempts: one statement, atomic on its own."""
+
+
+def writes_once(dialect: str, results: Sequence[tuple[WorkItem, AttemptResult]]) -> bool:
+    """True when `record_results` stores these in one statement, so it needs no
+    transaction: on PostgreSQL, when every attempt succeeded and no endpoint was failing
+    (nothing to track in the endpoints' health)."""
+    return dialect == "postgresql" and all(
+        result.succeeded and not item.endpoint_failing for item, result in results
+    )
+
+
+async def _record_successes(
+    session: AsyncSession, results: Sequence[tuple[WorkItem, AttemptResult]], now: datetime
+) -> list[DeliveryOutcome | None]:
+    conn = await session.connection()
+    moved = await conn.execute(
+        _RECORD_SUCCESSES_PG,
+        {
+            "ids": [item.delivery_id for item, _ in results],
+            "tokens": [item.lease_token for item, _ in results],
+            "counts": [item.attempt_number for item, _ in results],
+            "attempted": [result.attempted_at for _, result in results],
+            "attempt_ids": [new_id("wat") for _ in results],
+            "durations": [result.duration_ms for _, result in results],
+            "codes": [result.status_code for _, result in results],
+            "bodies": [result.response_body for _, result in results],
+            "now": now,
+        },
+    )
+    ours = set(moved.scalars().all())
+    succeeded = DeliveryOutcome(DeliveryStatus.SUCCEEDED, None, endpoint_disabled=False)
+    return [succeeded if item.delivery_id in ours else None for item, _ in results]
+
+
 async def record_results(
     session: AsyncSession,
     results: Sequence[tuple[WorkItem, AttemptResult]],
@@ -367,6 +431,8 @@ async def record_results(
     """
     if not results:
         return []
+    if writes_once(session.get_bind().dialect.name, results):
+        return await _record_successes(session, results, now)
     conn = await session.connection()
     holders = await conn.execute(_HOLDERS, {"ids": [item.delivery_id for item, _ in results]})
     holder = dict(holders.tuples().all())
