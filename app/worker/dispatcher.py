@@ -51,6 +51,9 @@ START_MARGIN = timedelta(seconds=1)
 MAX_BATCH = 100
 """Results written per transaction at most."""
 
+LINGER = 0.01
+"""Seconds a batch of results may wait for those of attempts still running."""
+
 CLAIM_AHEAD = 8
 """Queued deliveries an endpoint may have beyond its running ones, in multiples of its cap."""
 
@@ -135,10 +138,12 @@ class ResultWriter:
     """Records attempt results in batches, one transaction per batch (or, on PostgreSQL,
     one statement when they are all successes: see `writes_once`).
 
-    Results that arrive while a batch is being written go into the next one, so under
-    load a commit serves many deliveries, and with light traffic each result is still
-    written at once. Callers wait for their own outcome; the delivery keeps its lease
-    until then, and `record_results` writes nothing for a lease that was taken over.
+    Results that arrive while a batch is being written go into the next one; and while
+    attempts are still running (`sending`), a batch waits up to `LINGER` seconds for
+    their results, so under load a write serves many deliveries. The last result of a
+    burst, with nothing left running, is written at once. Callers wait for their own
+    outcome; the delivery keeps its lease until then, and `record_results` writes nothing
+    for a lease that was taken over.
     """
 
     def __init__(
@@ -146,9 +151,11 @@ class ResultWriter:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         rng: random.Random,
+        sending: Callable[[], int] = lambda: 0,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self._sending = sending
         self._autocommit = _autocommit(sessionmaker)
         self._rng = rng
         self._queue: asyncio.Queue[
@@ -165,9 +172,7 @@ class ResultWriter:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await self._gather()
             results = [(item, result) for item, result, _ in batch]
             once = self._autocommit is not None and writes_once("postgresql", results)
             sessions = self._autocommit if once and self._autocommit else self.sessionmaker
@@ -188,6 +193,26 @@ class ResultWriter:
             for (*_, waiter), outcome in zip(batch, outcomes, strict=True):
                 if not waiter.done():
                     waiter.set_result(outcome)
+
+    async def _gather(
+        self,
+    ) -> list[tuple[WorkItem, AttemptResult, asyncio.Future[DeliveryOutcome | None]]]:
+        batch = [await self._queue.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER
+        while len(batch) < MAX_BATCH:
+            if not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                continue
+            wait = deadline - loop.time()
+            if wait <= 0 or not self._sending():
+                break
+            try:
+                async with asyncio.timeout(wait):
+                    batch.append(await self._queue.get())
+            except TimeoutError:
+                break
+        return batch
 
     async def close(self) -> None:
         if self._task is not None:
@@ -221,7 +246,9 @@ class Dispatcher:
         self._wake = wake
         """Called when the loop should look again: a queue ran low with work waiting, or a
         retry was scheduled (so the loop can sleep until it falls due)."""
-        self._writer = ResultWriter(settings, sessionmaker, rng or random.Random())
+        self._writer = ResultWriter(
+            settings, sessionmaker, rng or random.Random(), sending=lambda: len(self._in_send)
+        )
         self._claims = _autocommit(sessionmaker) or sessionmaker
         """Claims run without a transaction on PostgreSQL: the UPDATE that leases is atomic
         on its own, and the reads around it need none."""
