@@ -35,8 +35,8 @@ from app.services.leases import (
     record_results,
 )
 from app.settings import Settings
-from app.webhooks.sender import AttemptResult, attempt_timeout
-from app.worker.dispatcher import CLAIM_AHEAD, START_MARGIN, Dispatcher
+from app.webhooks.sender import AttemptResult, Message, attempt_timeout
+from app.worker.dispatcher import CLAIM_AHEAD, START_MARGIN, Dispatcher, ResultWriter
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
@@ -839,3 +839,37 @@ async def test_claim_ahead_stays_within_what_can_start_in_the_lease(
     assert dispatcher._bound("we_fast") == 4 + int(4 * slack / 18.0), (
         "a slow attempt counts at once"
     )
+
+
+async def test_results_wait_briefly_for_running_attempts_and_never_when_none_run(
+    sessionmaker: Sessions, worker_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+
+    async def counted(_session: Any, results: Sequence[Any], *_args: Any) -> list[Any]:
+        batches.append(len(results))
+        return [None] * len(results)
+
+    monkeypatch.setattr("app.worker.dispatcher.record_results", counted)
+    monkeypatch.setattr("app.worker.dispatcher.LINGER", 0.5)
+    running = 2
+    writer = ResultWriter(worker_settings, sessionmaker, random.Random(1), sending=lambda: running)
+    item = WorkItem("dlv_1", "token", utcnow(), "we_1", Message("http://x", "evt_1", b"", ()), 1)
+    result = AttemptResult(utcnow(), 1, 200, None, "ok", None)
+
+    async def later(delay: float) -> None:
+        await asyncio.sleep(delay)
+        await writer.record(item, result)
+
+    try:
+        # Results of attempts that end a few milliseconds apart share one write.
+        await asyncio.gather(later(0), later(0.002), later(0.004))
+        assert batches == [3]
+        # With nothing left running, a result is written at once, not after LINGER.
+        running = 0
+        started = asyncio.get_running_loop().time()
+        await writer.record(item, result)
+        assert asyncio.get_running_loop().time() - started < 0.25
+        assert batches == [3, 1]
+    finally:
+        await writer.close()
