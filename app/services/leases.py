@@ -1,17 +1,17 @@
 """The delivery lease protocol: claim due deliveries, hand back unsent ones, record
 results. Any number of workers share it on PostgreSQL; a killed one loses nothing.
 
-A claim leases rows in one short transaction that the caller commits before sending
-(so every other worker sees the lease); the attempt happens outside any transaction
-(`app.webhooks.sender`); its result is stored later, in a new transaction, only if the
-lease is still ours. A lease lasts at most 60 s, so a dead worker's deliveries come
-back within a minute.
+A claim leases rows in one UPDATE that commits before sending (so every other worker
+sees the lease); the attempt happens outside any transaction (`app.webhooks.sender`);
+its result is stored later, only if the lease is still ours. A lease lasts at most
+60 s, so a dead worker's deliveries come back within a minute.
 
-The two databases differ in one place only, `_locked`: PostgreSQL locks the rows it
-reads (`FOR UPDATE`, skipping rows another worker holds while claiming); SQLite has no
-row locks and needs none, because its write transaction (`BEGIN IMMEDIATE`) already
-holds the database's single writer lock. Every other statement is the same on both.
-"""
+The two databases differ in a few places. PostgreSQL locks the rows it reads
+(`_locked`: `FOR UPDATE`, skipping rows another worker holds while claiming); SQLite
+has no row locks and needs none, because its write transaction (`BEGIN IMMEDIATE`)
+already holds the database's single writer lock. PostgreSQL takes a list of ids as one
+array parameter (`_listed_pg`), and stores a batch of successes in one statement
+(`writes_once`); SQLite runs the general form, several statements in one transaction."""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     CursorResult,
     Integer,
     Select,
+    String,
     Table,
+    any_,
     bindparam,
     func,
     insert,
@@ -122,53 +125,93 @@ def _due(now: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-# The claim's statements, built once: a worker claims many times a second, and building
-# and keying an expression costs about as much CPU as running it.
-_NOW = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
-_CANDIDATES = (
-    select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
-    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-    .where(*_due(_NOW))
-    .order_by(_DELIVERIES.c.next_attempt_at)
-    .limit(bindparam("scan", type_=Integer()))
-)
-_CANDIDATES_EXCEPT = _CANDIDATES.where(
-    _DELIVERIES.c.endpoint_id.not_in(bindparam("full", expanding=True))
-)
-_LEASE = (
-    update(_DELIVERIES)
-    .where(
-        _DELIVERIES.c.id.in_(
-            _locked(
-                select(_DELIVERIES.c.id)
-                .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-                .where(_DELIVERIES.c.id.in_(bindparam("picked", expanding=True)), *_due(_NOW)),
-                skip_locked=True,
-            ).scalar_subquery()
+def _listed(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column IN :name`, the list rendered as one parameter per item."""
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _listed_pg(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column = ANY(:name)`: one array parameter, so the statement's text (and its
+    prepared form on each connection) is the same whatever the list's length."""
+    return column == any_(bindparam(name, type_=ARRAY(String())))
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    """The claim's statements, built once: a worker claims many times a second, and
+    building and keying an expression costs about as much CPU as running it."""
+
+    candidates: Select[Any]
+    candidates_except: Select[Any]
+    lease: Any
+    leased: Select[Any]
+    holders: Select[Any]
+
+
+def _claim_statements(
+    listed: Callable[[ColumnElement[str], str], ColumnElement[bool]],
+) -> _ClaimStatements:
+    now = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
+    candidates = (
+        select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .where(*_due(now))
+        .order_by(_DELIVERIES.c.next_attempt_at)
+        .limit(bindparam("scan", type_=Integer()))
+    )
+    lease = (
+        update(_DELIVERIES)
+        .where(
+            _DELIVERIES.c.id.in_(
+                _locked(
+                    select(_DELIVERIES.c.id)
+                    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+                    .where(listed(_DELIVERIES.c.id, "picked"), *_due(now)),
+                    skip_locked=True,
+                ).scalar_subquery()
+            )
         )
+        .values(locked_until=bindparam("locked_until"), lease_token=bindparam("token"))
+        .returning(_DELIVERIES.c.id)
     )
-    .values(locked_until=bindparam("locked_until"), lease_token=bindparam("token"))
-    .returning(_DELIVERIES.c.id)
-)
-_LEASED = (
-    select(
-        _DELIVERIES.c.id,
-        _DELIVERIES.c.attempt_count,
-        _ENDPOINTS.c.id,
-        _ENDPOINTS.c.url,
-        _ENDPOINTS.c.secret,
-        _ENDPOINTS.c.previous_secret,
-        _ENDPOINTS.c.previous_secret_expires_at,
-        _ENDPOINTS.c.failing_since,
-        _EVENTS.c.id,
-        _EVENTS.c.type,
-        _EVENTS.c.created_at,
-        _EVENTS.c.data,
+    leased = (
+        select(
+            _DELIVERIES.c.id,
+            _DELIVERIES.c.attempt_count,
+            _ENDPOINTS.c.id,
+            _ENDPOINTS.c.url,
+            _ENDPOINTS.c.secret,
+            _ENDPOINTS.c.previous_secret,
+            _ENDPOINTS.c.previous_secret_expires_at,
+            _ENDPOINTS.c.failing_since,
+            _EVENTS.c.id,
+            _EVENTS.c.type,
+            _EVENTS.c.created_at,
+            _EVENTS.c.data,
+        )
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+        .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
+        .where(listed(_DELIVERIES.c.id, "ids"))
     )
-    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-    .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
-    .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
-)
+    holders = _locked(
+        select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(listed(_DELIVERIES.c.id, "ids")),
+        skip_locked=False,
+    )
+    return _ClaimStatements(
+        candidates=candidates,
+        candidates_except=candidates.where(~listed(_DELIVERIES.c.endpoint_id, "full")),
+        lease=lease,
+        leased=leased,
+        holders=holders,
+    )
+
+
+_STATEMENTS = _claim_statements(_listed)
+_STATEMENTS_PG = _claim_statements(_listed_pg)
+
+
+def _statements(session: AsyncSession) -> _ClaimStatements:
+    return _STATEMENTS_PG if session.get_bind().dialect.name == "postgresql" else _STATEMENTS
 
 
 def _bound_of(per_endpoint: int | Callable[[str], int]) -> Callable[[str], int]:
@@ -230,11 +273,12 @@ async def claim_some(
     bound_of = _bound_of(per_endpoint if per_endpoint is not None else limit)
     scan = limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX)
     params: dict[str, Any] = {"now": now, "scan": scan}
-    candidates = _CANDIDATES
+    statements = _statements(session)
+    candidates = statements.candidates
     if per_endpoint is not None:
         full = [endpoint for endpoint, count in running.items() if count >= bound_of(endpoint)]
         if full:
-            candidates = _CANDIDATES_EXCEPT
+            candidates = statements.candidates_except
             params["full"] = full
     conn = await session.connection()
     rows = (await conn.execute(candidates, params)).all()
@@ -257,12 +301,13 @@ async def claim_some(
     token = secrets.token_hex(16)
     locked_until = now + lease
     leased = await conn.execute(
-        _LEASE, {"picked": picked, "now": now, "locked_until": locked_until, "token": token}
+        statements.lease,
+        {"picked": picked, "now": now, "locked_until": locked_until, "token": token},
     )
     ids = list(leased.scalars().all())
     if not ids:
         return Claim([], complete, frozenset(left))
-    details = await conn.execute(_LEASED, {"ids": ids})
+    details = await conn.execute(statements.leased, {"ids": ids})
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
         WorkItem(
@@ -328,12 +373,6 @@ def _next_state(
     return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
 
 
-_HOLDERS = _locked(
-    select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
-        _DELIVERIES.c.id.in_(bindparam("ids", expanding=True))
-    ),
-    skip_locked=False,
-)
 _MOVE = (
     update(_DELIVERIES)
     .where(_DELIVERIES.c.id == bindparam("b_id"))
@@ -434,7 +473,9 @@ async def record_results(
     if writes_once(session.get_bind().dialect.name, results):
         return await _record_successes(session, results, now)
     conn = await session.connection()
-    holders = await conn.execute(_HOLDERS, {"ids": [item.delivery_id for item, _ in results]})
+    holders = await conn.execute(
+        _statements(session).holders, {"ids": [item.delivery_id for item, _ in results]}
+    )
     holder = dict(holders.tuples().all())
     outcomes: list[DeliveryOutcome | None] = []
     moves: list[dict[str, Any]] = []
