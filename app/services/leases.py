@@ -146,10 +146,13 @@ class _ClaimStatements:
     lease: Any
     leased: Select[Any]
     holders: Select[Any]
+    lease_and_read: Select[Any] | None
+    """On PostgreSQL: `lease` as a data-modifying `WITH`, with `leased`'s columns read
+    for the rows it leased, in one statement."""
 
 
 def _claim_statements(
-    listed: Callable[[ColumnElement[str], str], ColumnElement[bool]],
+    listed: Callable[[ColumnElement[str], str], ColumnElement[bool]], *, together: bool
 ) -> _ClaimStatements:
     now = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
     candidates = (
@@ -197,7 +200,22 @@ def _claim_statements(
         select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(listed(_DELIVERIES.c.id, "ids")),
         skip_locked=False,
     )
+    lease_and_read = None
+    if together:
+        moved = lease.returning(
+            _DELIVERIES.c.attempt_count, _DELIVERIES.c.endpoint_id, _DELIVERIES.c.event_id
+        ).cte("leased")
+        lease_and_read = (
+            select(
+                moved.c.id,
+                moved.c.attempt_count,
+                *leased.selected_columns[2:],
+            )
+            .join_from(moved, _ENDPOINTS, _ENDPOINTS.c.id == moved.c.endpoint_id)
+            .join(_EVENTS, _EVENTS.c.id == moved.c.event_id)
+        )
     return _ClaimStatements(
+        lease_and_read=lease_and_read,
         candidates=candidates,
         candidates_except=candidates.where(~listed(_DELIVERIES.c.endpoint_id, "full")),
         lease=lease,
@@ -206,8 +224,8 @@ def _claim_statements(
     )
 
 
-_STATEMENTS = _claim_statements(_listed)
-_STATEMENTS_PG = _claim_statements(_listed_pg)
+_STATEMENTS = _claim_statements(_listed, together=False)
+_STATEMENTS_PG = _claim_statements(_listed_pg, together=True)
 
 
 def _statements(session: AsyncSession) -> _ClaimStatements:
@@ -300,14 +318,15 @@ async def claim_some(
         return Claim([], complete, frozenset(left))
     token = secrets.token_hex(16)
     locked_until = now + lease
-    leased = await conn.execute(
-        statements.lease,
-        {"picked": picked, "now": now, "locked_until": locked_until, "token": token},
-    )
-    ids = list(leased.scalars().all())
-    if not ids:
-        return Claim([], complete, frozenset(left))
-    details = await conn.execute(statements.leased, {"ids": ids})
+    leasing = {"picked": picked, "now": now, "locked_until": locked_until, "token": token}
+    if statements.lease_and_read is not None:
+        details = await conn.execute(statements.lease_and_read, leasing)
+    else:
+        leased = await conn.execute(statements.lease, leasing)
+        ids = list(leased.scalars().all())
+        if not ids:
+            return Claim([], complete, frozenset(left))
+        details = await conn.execute(statements.leased, {"ids": ids})
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
         WorkItem(
