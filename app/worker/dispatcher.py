@@ -284,7 +284,7 @@ class Dispatcher:
 
     async def fill(self) -> int:
         """Claim due deliveries while there is room; queue and start them. Returns how many."""
-        await self._release(self._take_stale(utcnow()))
+        await self._release(self._take_stale(utcnow()), stale=True)
         claimed_total = 0
         while self._accepting:
             room = self._max_held - self._held_total()
@@ -465,10 +465,16 @@ class Dispatcher:
             # The lease runs out and the delivery is tried again: at least once, never lost.
             logger.exception("delivery %s: attempt not recorded", item.delivery_id)
 
-    async def _release(self, items: list[WorkItem]) -> None:
+    async def _release(self, items: list[WorkItem], *, stale: bool = False) -> None:
         """Hand back leases of items that will not be sent, so any worker may claim them."""
         if not items:
             return
+        if stale:
+            logger.warning(
+                "released %d queued deliveries whose lease ran short before they could start",
+                len(items),
+                extra={"released": len(items)},
+            )
         try:
             async with self.sessionmaker() as session, session.begin():
                 await release(session, items)
@@ -476,7 +482,7 @@ class Dispatcher:
             logger.exception("could not release %d leases; they end on their own", len(items))
 
     def _release_soon(self, items: list[WorkItem]) -> None:
-        task = asyncio.create_task(self._release(items), name="release stale leases")
+        task = asyncio.create_task(self._release(items, stale=True), name="release stale leases")
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
 
