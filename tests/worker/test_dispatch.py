@@ -36,7 +36,13 @@ from app.services.leases import (
 )
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult, Message, attempt_timeout
-from app.worker.dispatcher import CLAIM_AHEAD, START_MARGIN, Dispatcher, ResultWriter
+from app.worker.dispatcher import (
+    CLAIM_AHEAD,
+    START_MARGIN,
+    Dispatcher,
+    EndpointClients,
+    ResultWriter,
+)
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
@@ -873,3 +879,27 @@ async def test_results_wait_briefly_for_running_attempts_and_never_when_none_run
         assert batches == [3, 1]
     finally:
         await writer.close()
+
+
+async def test_each_endpoint_has_its_own_client_and_idle_ones_beyond_the_kept_are_closed() -> None:
+    made: list[httpx.AsyncClient] = []
+
+    def factory() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient(trust_env=False))
+        return made[-1]
+
+    clients = EndpointClients(factory, kept=2)
+    try:
+        first = clients.get("we_1")
+        assert clients.get("we_1") is first, "kept between attempts"
+        assert clients.get("we_2") is not first
+        clients.get("we_3")
+        # we_1 is the least recently used, but an attempt of it still runs: we_2 goes.
+        surplus = clients.surplus(lambda endpoint: endpoint == "we_1")
+        assert surplus == [made[1]]
+        assert clients.get("we_1") is first
+        assert len(made) == 3
+    finally:
+        await clients.aclose()
+        for client in made:
+            await client.aclose()
