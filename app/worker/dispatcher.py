@@ -54,7 +54,7 @@ MAX_BATCH = 100
 LINGER = 0.01
 """Seconds a batch of results may wait for those of attempts still running."""
 
-CLAIM_AHEAD = 8
+CLAIM_AHEAD = 16
 """Queued deliveries an endpoint may have beyond its running ones, in multiples of its cap."""
 
 HOLD_FACTOR = 2
