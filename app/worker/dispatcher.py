@@ -2,14 +2,15 @@
 
 Admission has two parts. A claim leases, per endpoint, its cap
 (`worker_per_endpoint_concurrency`) plus as many more as can surely start well within
-their lease at that endpoint's recent pace (none until its pace is known, at most
-`CLAIM_AHEAD` times the cap), and never more in all than `HOLD_FACTOR` times
-`worker_concurrency`. Claimed deliveries wait in a per-endpoint queue and start as slots
-free up: at most the cap per endpoint and `worker_concurrency` in all send at once, so a
-slow endpoint can hold at most its share of the slots. One claim thus feeds many
-attempts, and an attempt's slot is freed as soon as its HTTP exchange ends, while its
-result is stored in the next batch. A queued delivery whose lease became too short for
-a full attempt is handed back at once, never sent late nor kept.
+their lease at that endpoint's recent pace (an unknown pace counts as a full attempt
+timeout; at most `CLAIM_AHEAD` times the cap), and never more in all than
+`HOLD_FACTOR` times `worker_concurrency`; the rest is left to other workers. Claimed
+deliveries wait in a per-endpoint queue and start as slots free up: at most the cap per
+endpoint and `worker_concurrency` in all send at once, so a slow endpoint can hold at
+most its share of the slots. One claim thus feeds many attempts, and an attempt's slot
+is freed as soon as its HTTP exchange ends, while its result is stored in the next
+batch. A queued delivery whose lease became too short for a full attempt is handed back
+at once (and said in the log), never sent late nor kept.
 """
 
 from __future__ import annotations
