@@ -1,36 +1,42 @@
 """The delivery lease protocol: claim due deliveries, hand back unsent ones, record
 results. Any number of workers share it on PostgreSQL; a killed one loses nothing.
 
-A claim leases rows in one short transaction that the caller commits before sending
-(so every other worker sees the lease); the attempt happens outside any transaction
-(`app.webhooks.sender`); its result is stored later, in a new transaction, only if the
-lease is still ours. A lease lasts at most 60 s, so a dead worker's deliveries come
-back within a minute.
+A claim leases rows in one UPDATE that commits before sending (so every other worker
+sees the lease); the attempt happens outside any transaction (`app.webhooks.sender`);
+its result is stored later, only if the lease is still ours. A lease lasts at most
+60 s, so a dead worker's deliveries come back within a minute.
 
-The two databases differ in one place only, `_locked`: PostgreSQL locks the rows it
-reads (`FOR UPDATE`, skipping rows another worker holds while claiming); SQLite has no
-row locks and needs none, because its write transaction (`BEGIN IMMEDIATE`) already
-holds the database's single writer lock. Every other statement is the same on both.
-"""
+The two databases differ in a few places. PostgreSQL locks the rows it reads
+(`_locked`: `FOR UPDATE`, skipping rows another worker holds while claiming); SQLite
+has no row locks and needs none, because its write transaction (`BEGIN IMMEDIATE`)
+already holds the database's single writer lock. PostgreSQL takes a list of ids as one
+array parameter (`_listed_pg`), and stores a batch of successes in one statement
+(`writes_once`); SQLite runs the general form, several statements in one transaction."""
 
 from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     CursorResult,
+    Integer,
     Select,
+    String,
     Table,
+    any_,
+    bindparam,
     func,
     insert,
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,7 +115,7 @@ def _locked(stmt: Select[Any], *, skip_locked: bool) -> Select[Any]:
     return stmt.with_for_update(skip_locked=skip_locked, of=_DELIVERIES)
 
 
-def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+def _due(now: ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
     """Pending, due, not leased by a live worker, to an enabled endpoint."""
     return (
         _DELIVERIES.c.status == _PENDING,
@@ -119,68 +125,59 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-async def claim_due(
-    session: AsyncSession,
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-    *,
-    box: SecretBox,
-    per_endpoint: int | None = None,
-    busy: Mapping[str, int] | None = None,
-) -> list[WorkItem]:
-    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
+def _listed(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column IN :name`, the list rendered as one parameter per item."""
+    return column.in_(bindparam(name, expanding=True))
 
-    With `per_endpoint`, no endpoint gets more than that many, counting the `busy`
-    attempts the caller already runs for it, so one endpoint's backlog cannot fill every
-    slot. Candidates are picked without locks, then locked, re-checked and leased in one
-    UPDATE, so concurrent workers claim disjoint rows.
-    """
-    if limit <= 0:
-        return []
-    if lease > MAX_LEASE:
-        raise ValueError("a lease lasts at most 60 s")
-    running = dict(busy or {})
+
+def _listed_pg(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column = ANY(:name)`: one array parameter, so the statement's text (and its
+    prepared form on each connection) is the same whatever the list's length."""
+    return column == any_(bindparam(name, type_=ARRAY(String())))
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    """The claim's statements, built once: a worker claims many times a second, and
+    building and keying an expression costs about as much CPU as running it."""
+
+    candidates: Select[Any]
+    candidates_except: Select[Any]
+    lease: Any
+    leased: Select[Any]
+    holders: Select[Any]
+    lease_and_read: Select[Any] | None
+    """On PostgreSQL: `lease` as a data-modifying `WITH`, with `leased`'s columns read
+    for the rows it leased, in one statement."""
+
+
+def _claim_statements(
+    listed: Callable[[ColumnElement[str], str], ColumnElement[bool]], *, together: bool
+) -> _ClaimStatements:
+    now = bindparam("now", type_=_DELIVERIES.c.next_attempt_at.type)
     candidates = (
         select(_DELIVERIES.c.id, _DELIVERIES.c.endpoint_id)
         .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
         .where(*_due(now))
         .order_by(_DELIVERIES.c.next_attempt_at)
-        .limit(limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX))
+        .limit(bindparam("scan", type_=Integer()))
     )
-    if per_endpoint is not None:
-        full = [endpoint for endpoint, count in running.items() if count >= per_endpoint]
-        if full:
-            candidates = candidates.where(_DELIVERIES.c.endpoint_id.not_in(full))
-    picked: list[str] = []
-    for delivery_id, endpoint_id in (await session.execute(candidates)).all():
-        if per_endpoint is not None:
-            if running.get(endpoint_id, 0) >= per_endpoint:
-                continue
-            running[endpoint_id] = running.get(endpoint_id, 0) + 1
-        picked.append(delivery_id)
-        if len(picked) == limit:
-            break
-    if not picked:
-        return []
-    token = secrets.token_hex(16)
-    locked_until = now + lease
-    still_due = _locked(
-        select(_DELIVERIES.c.id)
-        .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
-        .where(_DELIVERIES.c.id.in_(picked), *_due(now)),
-        skip_locked=True,
-    )
-    leased = await session.execute(
+    lease = (
         update(_DELIVERIES)
-        .where(_DELIVERIES.c.id.in_(still_due.scalar_subquery()))
-        .values(locked_until=locked_until, lease_token=token)
+        .where(
+            _DELIVERIES.c.id.in_(
+                _locked(
+                    select(_DELIVERIES.c.id)
+                    .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
+                    .where(listed(_DELIVERIES.c.id, "picked"), *_due(now)),
+                    skip_locked=True,
+                ).scalar_subquery()
+            )
+        )
+        .values(locked_until=bindparam("locked_until"), lease_token=bindparam("token"))
         .returning(_DELIVERIES.c.id)
     )
-    ids = set(leased.scalars().all())
-    if not ids:
-        return []
-    rows = await session.execute(
+    leased = (
         select(
             _DELIVERIES.c.id,
             _DELIVERIES.c.attempt_count,
@@ -197,8 +194,139 @@ async def claim_due(
         )
         .join(_ENDPOINTS, _ENDPOINTS.c.id == _DELIVERIES.c.endpoint_id)
         .join(_EVENTS, _EVENTS.c.id == _DELIVERIES.c.event_id)
-        .where(_DELIVERIES.c.id.in_(ids))
+        .where(listed(_DELIVERIES.c.id, "ids"))
     )
+    holders = _locked(
+        select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(listed(_DELIVERIES.c.id, "ids")),
+        skip_locked=False,
+    )
+    lease_and_read = None
+    if together:
+        moved = lease.returning(
+            _DELIVERIES.c.attempt_count, _DELIVERIES.c.endpoint_id, _DELIVERIES.c.event_id
+        ).cte("leased")
+        lease_and_read = (
+            select(
+                moved.c.id,
+                moved.c.attempt_count,
+                *leased.selected_columns[2:],
+            )
+            .join_from(moved, _ENDPOINTS, _ENDPOINTS.c.id == moved.c.endpoint_id)
+            .join(_EVENTS, _EVENTS.c.id == moved.c.event_id)
+        )
+    return _ClaimStatements(
+        lease_and_read=lease_and_read,
+        candidates=candidates,
+        candidates_except=candidates.where(~listed(_DELIVERIES.c.endpoint_id, "full")),
+        lease=lease,
+        leased=leased,
+        holders=holders,
+    )
+
+
+_STATEMENTS = _claim_statements(_listed, together=False)
+_STATEMENTS_PG = _claim_statements(_listed_pg, together=True)
+
+
+def _statements(session: AsyncSession) -> _ClaimStatements:
+    return _STATEMENTS_PG if session.get_bind().dialect.name == "postgresql" else _STATEMENTS
+
+
+def _bound_of(per_endpoint: int | Callable[[str], int]) -> Callable[[str], int]:
+    """The per-endpoint bound as a function of the endpoint id."""
+    if callable(per_endpoint):
+        return per_endpoint
+    bound: int = per_endpoint
+    return lambda _endpoint: bound
+
+
+@dataclass(frozen=True)
+class Claim:
+    items: list[WorkItem]
+    complete: bool
+    """Every due delivery was looked at: none hides behind a busy endpoint's backlog."""
+    left: frozenset[str]
+    """Endpoints with due deliveries that the scan saw but left for their bound."""
+
+
+async def claim_due(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    box: SecretBox,
+    per_endpoint: int | Callable[[str], int] | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> list[WorkItem]:
+    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
+
+    With `per_endpoint` (one figure, or one per endpoint id), no endpoint gets more than
+    that many, counting the `busy` deliveries the caller already holds for it, so one
+    endpoint's backlog cannot fill every slot. Candidates are picked without locks, then
+    locked, re-checked and leased in one UPDATE, so concurrent workers claim disjoint rows.
+    """
+    claim = await claim_some(
+        session, now, limit, lease, box=box, per_endpoint=per_endpoint, busy=busy
+    )
+    return claim.items
+
+
+async def claim_some(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    box: SecretBox,
+    per_endpoint: int | Callable[[str], int] | None = None,
+    busy: Mapping[str, int] | None = None,
+) -> Claim:
+    """`claim_due`, also saying whether the scan for candidates saw every due delivery."""
+    if limit <= 0:
+        return Claim([], complete=False, left=frozenset())
+    if lease > MAX_LEASE:
+        raise ValueError("a lease lasts at most 60 s")
+    running = dict(busy or {})
+    bound_of = _bound_of(per_endpoint if per_endpoint is not None else limit)
+    scan = limit if per_endpoint is None else min(limit * CLAIM_SCAN_FACTOR, CLAIM_SCAN_MAX)
+    params: dict[str, Any] = {"now": now, "scan": scan}
+    statements = _statements(session)
+    candidates = statements.candidates
+    if per_endpoint is not None:
+        full = [endpoint for endpoint, count in running.items() if count >= bound_of(endpoint)]
+        if full:
+            candidates = statements.candidates_except
+            params["full"] = full
+    conn = await session.connection()
+    rows = (await conn.execute(candidates, params)).all()
+    picked: list[str] = []
+    left: set[str] = set()
+    seen = 0
+    for delivery_id, endpoint_id in rows:
+        seen += 1
+        if per_endpoint is not None:
+            if running.get(endpoint_id, 0) >= bound_of(endpoint_id):
+                left.add(endpoint_id)
+                continue
+            running[endpoint_id] = running.get(endpoint_id, 0) + 1
+        picked.append(delivery_id)
+        if len(picked) == limit:
+            break
+    complete = seen == len(rows) < scan
+    if not picked:
+        return Claim([], complete, frozenset(left))
+    token = secrets.token_hex(16)
+    locked_until = now + lease
+    leasing = {"picked": picked, "now": now, "locked_until": locked_until, "token": token}
+    if statements.lease_and_read is not None:
+        details = await conn.execute(statements.lease_and_read, leasing)
+    else:
+        leased = await conn.execute(statements.lease, leasing)
+        ids = list(leased.scalars().all())
+        if not ids:
+            return Claim([], complete, frozenset(left))
+        details = await conn.execute(statements.leased, {"ids": ids})
     order = {delivery_id: index for index, delivery_id in enumerate(picked)}
     items = [
         WorkItem(
@@ -230,9 +358,9 @@ async def claim_due(
             event_type,
             created_at,
             data,
-        ) in rows.all()
+        ) in details.all()
     ]
-    return sorted(items, key=lambda item: order[item.delivery_id])
+    return Claim(sorted(items, key=lambda item: order[item.delivery_id]), complete, frozenset(left))
 
 
 async def release(session: AsyncSession, items: Sequence[WorkItem]) -> None:
@@ -264,6 +392,85 @@ def _next_state(
     return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
 
 
+_MOVE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempt_count=bindparam("b_attempt_count"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        locked_until=None,
+        lease_token=None,
+        last_attempt_at=bindparam("b_last_attempt_at"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+_RECORD = insert(_ATTEMPTS)
+
+
+_RECORD_SUCCESSES_PG = text(
+    """
+    WITH result AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS text[]), CAST(:tokens AS text[]), CAST(:counts AS integer[]),
+            CAST(:attempted AS timestamptz[]), CAST(:attempt_ids AS text[]),
+            CAST(:durations AS integer[]), CAST(:codes AS integer[]), CAST(:bodies AS text[])
+        ) AS r(id, token, attempt_count, attempted_at, attempt_id, duration_ms,
+               status_code, response_body)
+    ), moved AS (
+        UPDATE webhook_deliveries AS d
+        SET status = 'succeeded', attempt_count = result.attempt_count,
+            next_attempt_at = NULL, locked_until = NULL, lease_token = NULL,
+            last_attempt_at = result.attempted_at, updated_at = :now
+        FROM result
+        WHERE d.id = result.id AND d.lease_token = result.token
+        RETURNING d.id
+    ), logged AS (
+        INSERT INTO webhook_attempts (id, delivery_id, attempted_at, duration_ms,
+                                      status_code, error, response_body)
+        SELECT attempt_id, id, attempted_at, duration_ms, status_code, NULL, response_body
+        FROM result
+        WHERE id IN (SELECT id FROM moved)
+    )
+    SELECT id FROM moved
+    """
+)
+"""Successes, each only while its lease is still ours (checked under the row lock the
+UPDATE takes), and their attempts: one statement, atomic on its own."""
+
+
+def writes_once(dialect: str, results: Sequence[tuple[WorkItem, AttemptResult]]) -> bool:
+    """True when `record_results` stores these in one statement, so it needs no
+    transaction: on PostgreSQL, when every attempt succeeded and no endpoint was failing
+    (nothing to track in the endpoints' health)."""
+    return dialect == "postgresql" and all(
+        result.succeeded and not item.endpoint_failing for item, result in results
+    )
+
+
+async def _record_successes(
+    session: AsyncSession, results: Sequence[tuple[WorkItem, AttemptResult]], now: datetime
+) -> list[DeliveryOutcome | None]:
+    conn = await session.connection()
+    moved = await conn.execute(
+        _RECORD_SUCCESSES_PG,
+        {
+            "ids": [item.delivery_id for item, _ in results],
+            "tokens": [item.lease_token for item, _ in results],
+            "counts": [item.attempt_number for item, _ in results],
+            "attempted": [result.attempted_at for _, result in results],
+            "attempt_ids": [new_id("wat") for _ in results],
+            "durations": [result.duration_ms for _, result in results],
+            "codes": [result.status_code for _, result in results],
+            "bodies": [result.response_body for _, result in results],
+            "now": now,
+        },
+    )
+    ours = set(moved.scalars().all())
+    succeeded = DeliveryOutcome(DeliveryStatus.SUCCEEDED, None, endpoint_disabled=False)
+    return [succeeded if item.delivery_id in ours else None for item, _ in results]
+
+
 async def record_results(
     session: AsyncSession,
     results: Sequence[tuple[WorkItem, AttemptResult]],
@@ -282,13 +489,11 @@ async def record_results(
     """
     if not results:
         return []
-    holders = await session.execute(
-        _locked(
-            select(_DELIVERIES.c.id, _DELIVERIES.c.lease_token).where(
-                _DELIVERIES.c.id.in_([item.delivery_id for item, _ in results])
-            ),
-            skip_locked=False,
-        )
+    if writes_once(session.get_bind().dialect.name, results):
+        return await _record_successes(session, results, now)
+    conn = await session.connection()
+    holders = await conn.execute(
+        _statements(session).holders, {"ids": [item.delivery_id for item, _ in results]}
     )
     holder = dict(holders.tuples().all())
     outcomes: list[DeliveryOutcome | None] = []
@@ -302,14 +507,12 @@ async def record_results(
         status, next_attempt_at = _next_state(item, result, settings, now, rng)
         moves.append(
             {
-                "id": item.delivery_id,
-                "status": status.value,
-                "attempt_count": item.attempt_number,
-                "next_attempt_at": next_attempt_at,
-                "locked_until": None,
-                "lease_token": None,
-                "last_attempt_at": result.attempted_at,
-                "updated_at": now,
+                "b_id": item.delivery_id,
+                "b_status": status.value,
+                "b_attempt_count": item.attempt_number,
+                "b_next_attempt_at": next_attempt_at,
+                "b_last_attempt_at": result.attempted_at,
+                "b_updated_at": now,
             }
         )
         attempts.append(
@@ -327,8 +530,8 @@ async def record_results(
         outcomes.append(DeliveryOutcome(status, next_attempt_at, endpoint_disabled=False))
     if not owned:
         return outcomes
-    await session.execute(update(WebhookDelivery), moves)
-    await session.execute(insert(_ATTEMPTS), attempts)
+    await conn.execute(_MOVE, moves)
+    await conn.execute(_RECORD, attempts)
     disabled = await _update_endpoint_health(session, owned, now)
     # One outcome per disabled endpoint says so, so it is reported (and counted) once.
     flagged: list[DeliveryOutcome | None] = []

@@ -20,6 +20,7 @@ import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol, TypeAlias
 
 import httpx
@@ -29,6 +30,8 @@ IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+PARSED_CACHE = 1024
+"""URLs whose parsed shape is kept (least recently used dropped first)."""
 DEFAULT_RESOLVE_TIMEOUT = 5.0
 """Seconds a DNS lookup may take; the delivery timeout is 10 s in all."""
 
@@ -231,7 +234,10 @@ def _canonical_dotted_quad(url: str) -> str:
     return f"{match['head']}{address}{colon}{port}{match['tail']}"
 
 
+@lru_cache(maxsize=PARSED_CACHE)
 def _parse(url: str) -> tuple[httpx.URL, str, str, int, IPAddress | None]:
+    """The URL's shape, checked; kept per URL, since a worker sends to the same few URLs
+    over and over (no DNS here: every send still resolves and checks the addresses)."""
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURLError(f"URL is longer than {MAX_URL_LENGTH} characters")
     if _DISALLOWED_URL_CHARS.search(url):
@@ -356,7 +362,7 @@ def build_pinned_request(
     another hostname on the same IP. For https to a hostname the request therefore
     asks for `Connection: close`. Keep HTTP/2 off on the client for the same reason.
     """
-    parsed, scheme, host, port, _ = _parse(url)
+    _, scheme, host, port, _ = _parse(url)
     if (scheme, host, port) != (target.scheme, target.host, target.port):
         raise ValueError("target was resolved for a different URL")
     pinned = address if address is not None else target.addresses[0]
@@ -371,11 +377,17 @@ def build_pinned_request(
             request_headers["Connection"] = "close"
     return client.build_request(
         method,
-        parsed.copy_with(host=str(pinned)),
+        _pinned_url(url, pinned),
         headers=request_headers,
         content=content,
         extensions=extensions,
     )
+
+
+@lru_cache(maxsize=PARSED_CACHE)
+def _pinned_url(url: str, address: IPAddress) -> httpx.URL:
+    """`url` with its host replaced by the checked address."""
+    return _parse(url)[0].copy_with(host=str(address))
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -34,7 +34,7 @@ from app.services.leases import next_delivery_due
 from app.services.windows import open_due_windows
 from app.settings import Settings
 from app.webhooks.ssrf import Resolver
-from app.worker.dispatcher import Dispatcher
+from app.worker.dispatcher import Dispatcher, EndpointClients
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +87,9 @@ class Worker:
 
     async def run(self) -> None:
         logger.info("worker started")
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.settings.webhook_timeout),
-            follow_redirects=False,
-            # No proxies or netrc from the environment: requests go to the checked address.
-            trust_env=False,
-            limits=httpx.Limits(
-                max_connections=self.settings.worker_concurrency,
-                max_keepalive_connections=self.settings.worker_concurrency,
-            ),
+        client = self._client(self.settings.worker_concurrency)
+        clients = EndpointClients(
+            lambda: self._client(self.settings.worker_per_endpoint_concurrency)
         )
         async with client:
             dispatcher = Dispatcher(
@@ -104,6 +98,7 @@ class Worker:
                 client,
                 resolver=self.resolver,
                 wake=self.wake,
+                clients=clients,
             )
             listener = asyncio.create_task(self._listen(), name="wake-up listener")
             try:
@@ -113,7 +108,17 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
                 await dispatcher.drain(self.settings.shutdown_grace_seconds)
+                await clients.aclose()
         logger.info("worker stopped")
+
+    def _client(self, connections: int) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.webhook_timeout),
+            follow_redirects=False,
+            # No proxies or netrc from the environment: requests go to the checked address.
+            trust_env=False,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
 
     async def _loop(self, dispatcher: Dispatcher) -> None:
         loop = asyncio.get_running_loop()

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +26,23 @@ from app.enums import DeliveryStatus, EventType
 from app.main import create_app
 from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
-from app.services.leases import claim_due, lease_for, record_results
+from app.services.leases import (
+    Claim,
+    WorkItem,
+    claim_due,
+    claim_some,
+    lease_for,
+    record_results,
+)
 from app.settings import Settings
-from app.webhooks.sender import AttemptResult
-from app.worker.dispatcher import Dispatcher
+from app.webhooks.sender import AttemptResult, Message, attempt_timeout
+from app.worker.dispatcher import (
+    CLAIM_AHEAD,
+    START_MARGIN,
+    Dispatcher,
+    EndpointClients,
+    ResultWriter,
+)
 from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
@@ -680,16 +696,210 @@ async def test_an_endpoint_at_its_cap_keeps_the_backlog_even_if_it_frees_up_mid_
     its cap, its next finished attempt has to wake the loop, even if its attempts
     finished while the claim ran (the counts after the claim then look below the cap)."""
     dispatcher = Dispatcher(worker_settings, sessionmaker, http)
-    cap = worker_settings.worker_per_endpoint_concurrency
+    bound = dispatcher._bound("we_busy")
     seen: list[dict[str, int]] = []
 
-    async def claim_while_attempts_finish(*_args: Any, **kwargs: Any) -> list[Any]:
+    async def claim_while_attempts_finish(*_args: Any, **kwargs: Any) -> Claim:
         seen.append(dict(kwargs["busy"]))
-        dispatcher._per_endpoint.clear()
-        return []
+        dispatcher._sending.clear()
+        return Claim([], complete=False, left=frozenset())
 
-    monkeypatch.setattr("app.worker.dispatcher.claim_due", claim_while_attempts_finish)
-    dispatcher._per_endpoint["we_busy"] = cap
+    monkeypatch.setattr("app.worker.dispatcher.claim_some", claim_while_attempts_finish)
+    dispatcher._sending["we_busy"] = bound
     await dispatcher.fill()
-    assert seen == [{"we_busy": cap}]
+    assert seen == [{"we_busy": bound}]
     assert dispatcher.backlog, "due work may wait behind the endpoint that was at its cap"
+
+
+async def test_per_endpoint_bounds_may_differ_by_endpoint(
+    api: httpx.AsyncClient, sessionmaker: Sessions, worker_settings: Settings, receiver: Receiver
+) -> None:
+    deep = await create_endpoint(api, receiver.url("/deep"))
+    shallow = await create_endpoint(api, receiver.url("/shallow"))
+    account = await account_id(api)
+    for _ in range(5):
+        await record(sessionmaker, account)
+    bounds = {deep["id"]: 4, shallow["id"]: 1}
+
+    async with sessionmaker() as session, session.begin():
+        claim = await claim_some(
+            session,
+            utcnow(),
+            10,
+            lease_for(worker_settings),
+            box=worker_settings.secret_box(),
+            per_endpoint=bounds.__getitem__,
+            busy={deep["id"]: 1},
+        )
+
+    claimed = sorted(item.endpoint_id for item in claim.items)
+    assert claimed == sorted([deep["id"]] * 3 + [shallow["id"]])
+    assert claim.complete, "ten due rows fit in the scan"
+    assert claim.left == {deep["id"], shallow["id"]}, "both have due deliveries left"
+
+
+async def _claimed_for_queue(
+    api: httpx.AsyncClient, sessionmaker: Sessions, settings: Settings, receiver: Receiver
+) -> list[WorkItem]:
+    await create_endpoint(api, receiver.url())
+    account = await account_id(api)
+    for _ in range(3):
+        await record(sessionmaker, account)
+    async with sessionmaker() as session, session.begin():
+        items = await claim_due(
+            session, utcnow(), 10, lease_for(settings), box=settings.secret_box()
+        )
+    assert len(items) == 3
+    return items
+
+
+async def _assert_handed_back_unsent(
+    sessionmaker: Sessions, receiver: Receiver, items: list[WorkItem]
+) -> None:
+    assert receiver.received() == []
+    async with sessionmaker() as session:
+        rows = (
+            await session.scalars(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.id.in_([item.delivery_id for item in items])
+                )
+            )
+        ).all()
+    assert len(rows) == 3
+    for row in rows:
+        assert (row.status, row.attempt_count) == ("pending", 0)
+        assert row.lease_token is None and row.locked_until is None, "claimable again at once"
+
+
+@pytest.mark.parametrize("when", ["claiming", "starting"])
+async def test_queued_deliveries_whose_lease_ran_short_are_handed_back_unsent(
+    api: httpx.AsyncClient,
+    sessionmaker: Sessions,
+    http: httpx.AsyncClient,
+    worker_settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    when: str,
+) -> None:
+    """A delivery claimed ahead that waited in its endpoint's queue until less than a full
+    attempt is left on its lease is released (found both when the loop claims again and
+    when a slot frees up), never sent late nor kept until the lease ends."""
+    items = await _claimed_for_queue(api, sessionmaker, worker_settings, receiver)
+    dispatcher = Dispatcher(worker_settings, sessionmaker, http)
+    short = utcnow() + timedelta(seconds=attempt_timeout(worker_settings.webhook_timeout))
+    dispatcher._queued[items[0].endpoint_id] = deque(
+        replace(item, locked_until=short) for item in items
+    )
+    dispatcher._queued_count = len(items)
+
+    async def nothing_due(*_args: Any, **_kwargs: Any) -> Claim:
+        return Claim([], complete=True, left=frozenset())
+
+    monkeypatch.setattr("app.worker.dispatcher.claim_some", nothing_due)
+    if when == "claiming":
+        await dispatcher.fill()
+    else:
+        dispatcher._pump()
+    assert dispatcher._queued_count == 0 and not dispatcher._queued
+    await asyncio.gather(*dispatcher._chores)
+    await dispatcher.drain(1.0)
+
+    await _assert_handed_back_unsent(sessionmaker, receiver, items)
+
+
+async def test_drain_hands_back_queued_deliveries_at_once(
+    api: httpx.AsyncClient,
+    sessionmaker: Sessions,
+    http: httpx.AsyncClient,
+    worker_settings: Settings,
+    receiver: Receiver,
+) -> None:
+    items = await _claimed_for_queue(api, sessionmaker, worker_settings, receiver)
+    dispatcher = Dispatcher(worker_settings, sessionmaker, http)
+    dispatcher._queued[items[0].endpoint_id] = deque(items)
+    dispatcher._queued_count = len(items)
+
+    await asyncio.wait_for(dispatcher.drain(10.0), timeout=2.0)
+
+    await _assert_handed_back_unsent(sessionmaker, receiver, items)
+
+
+async def test_claim_ahead_stays_within_what_can_start_in_the_lease(
+    sessionmaker: Sessions, http: httpx.AsyncClient, worker_settings: Settings
+) -> None:
+    """Beyond its cap, an endpoint gets only as many queued as start within half the
+    slack of a lease at its recent pace: an unknown pace counts as the whole timeout, and
+    quick attempts allow up to `CLAIM_AHEAD` times the cap."""
+    settings = worker_settings.model_copy(
+        update={"webhook_timeout": 10.0, "worker_per_endpoint_concurrency": 4}
+    )
+    dispatcher = Dispatcher(settings, sessionmaker, http)
+    slack = (lease_for(settings) - START_MARGIN).total_seconds() - 10.0
+
+    assert dispatcher._bound("we_new") == 4 + int(4 * slack / 20.0)
+    dispatcher._note_pace("we_fast", 0.004)
+    assert dispatcher._bound("we_fast") == 4 + CLAIM_AHEAD * 4
+    dispatcher._note_pace("we_slow", 5.0)
+    assert dispatcher._bound("we_slow") == 4 + int(4 * slack / 10.0)
+    dispatcher._note_pace("we_fast", 9.0)
+    assert dispatcher._bound("we_fast") == 4 + int(4 * slack / 18.0), (
+        "a slow attempt counts at once"
+    )
+
+
+async def test_results_wait_briefly_for_running_attempts_and_never_when_none_run(
+    sessionmaker: Sessions, worker_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+
+    async def counted(_session: Any, results: Sequence[Any], *_args: Any) -> list[Any]:
+        batches.append(len(results))
+        return [None] * len(results)
+
+    monkeypatch.setattr("app.worker.dispatcher.record_results", counted)
+    monkeypatch.setattr("app.worker.dispatcher.LINGER", 0.5)
+    running = 2
+    writer = ResultWriter(worker_settings, sessionmaker, random.Random(1), sending=lambda: running)
+    item = WorkItem("dlv_1", "token", utcnow(), "we_1", Message("http://x", "evt_1", b"", ()), 1)
+    result = AttemptResult(utcnow(), 1, 200, None, "ok", None)
+
+    async def later(delay: float) -> None:
+        await asyncio.sleep(delay)
+        await writer.record(item, result)
+
+    try:
+        # Results of attempts that end a few milliseconds apart share one write.
+        await asyncio.gather(later(0), later(0.002), later(0.004))
+        assert batches == [3]
+        # With nothing left running, a result is written at once, not after LINGER.
+        running = 0
+        started = asyncio.get_running_loop().time()
+        await writer.record(item, result)
+        assert asyncio.get_running_loop().time() - started < 0.25
+        assert batches == [3, 1]
+    finally:
+        await writer.close()
+
+
+async def test_each_endpoint_has_its_own_client_and_idle_ones_beyond_the_kept_are_closed() -> None:
+    made: list[httpx.AsyncClient] = []
+
+    def factory() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient(trust_env=False))
+        return made[-1]
+
+    clients = EndpointClients(factory, kept=2)
+    try:
+        first = clients.get("we_1")
+        assert clients.get("we_1") is first, "kept between attempts"
+        assert clients.get("we_2") is not first
+        clients.get("we_3")
+        # we_1 is the least recently used, but an attempt of it still runs: we_2 goes.
+        surplus = clients.surplus(lambda endpoint: endpoint == "we_1")
+        assert surplus == [made[1]]
+        assert clients.get("we_1") is first
+        assert len(made) == 3
+    finally:
+        await clients.aclose()
+        for client in made:
+            await client.aclose()

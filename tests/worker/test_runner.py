@@ -23,7 +23,9 @@ from app.db.models import (
     WebhookEndpoint,
 )
 from app.enums import EventType
+from app.services.leases import Claim
 from app.settings import Settings
+from app.worker import dispatcher as dispatcher_module
 from app.worker.runner import Worker
 from tests.api.factories import create_interview
 from tests.conftest import PG_URL
@@ -259,3 +261,48 @@ async def test_retention_forgets_idempotency_keys_after_24_hours(
     async with sessionmaker() as session:
         keys = set((await session.scalars(select(IdempotencyRecord.key))).all())
     assert keys == {"young"}
+
+
+async def test_one_endpoint_backlog_drains_at_its_cap_without_waiting_for_the_poll(
+    api: httpx.AsyncClient,
+    sessionmaker: Sessions,
+    worker_settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All the work for one subscriber: claims run ahead of its cap (one claim feeds many
+    attempts) and queues refill as they run low, without sleeping a poll interval, while
+    no more than the cap are ever in flight to it."""
+    settings = worker_settings.model_copy(
+        update={
+            "worker_poll_interval": 30.0,
+            "worker_concurrency": 8,
+            "worker_per_endpoint_concurrency": 2,
+        }
+    )
+    receiver.reply("/hook", Reply(200, delay=0.02))
+    await create_endpoint(api, receiver.url())
+    account = await account_id(api)
+    events = [await record(sessionmaker, account) for _ in range(40)]
+    claimed: list[int] = []
+    claim_some = dispatcher_module.claim_some
+
+    async def counted(*args: Any, **kwargs: Any) -> Claim:
+        claim = await claim_some(*args, **kwargs)
+        claimed.append(len(claim.items))
+        return claim
+
+    monkeypatch.setattr(dispatcher_module, "claim_some", counted)
+    in_flight = 0
+    started = time.monotonic()
+    async with running(Worker(settings, sessionmaker)):
+        while len(receiver.answered) < len(events):
+            in_flight = max(in_flight, len(receiver.requests) - len(receiver.answered))
+            assert time.monotonic() - started < 10.0, f"{len(receiver.answered)} delivered"
+            await asyncio.sleep(0.005)
+    assert in_flight <= 2, "the per-endpoint cap"
+    assert max(claimed) > 2, "claimed ahead of the cap"
+    assert sum(claimed) == len(events), "each claimed once"
+    for event in events:
+        [delivery] = await deliveries_of(sessionmaker, event.id)
+        assert delivery.status == "succeeded"
