@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, UOWTransaction, configure_mappers, make_transient_to_detached
+from sqlalchemy.util import await_only
 
 from app.clock import utcnow
 from app.db.base import Base, TimestampMixin
+from app.db.write_turns import write_turn
 
 NOW = "followup.now"
 """`session.info` key: the instant this unit of work happens at."""
@@ -87,9 +89,18 @@ POOL_SIZE = 15
 """PostgreSQL connections per process at most (docs/deployment.md, the connection budget)."""
 
 
+SQLITE_BUSY_TIMEOUT = 30.0
+"""Seconds a SQLite writer waits for the database (its turn, then SQLite's lock)."""
+_HOLDS_TURN = "followup_write_turn"
+"""Pool connection `info` key: its transaction holds the database's write turn."""
+
+
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, hide_parameters=True
+        )
+        turn = write_turn(url)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -108,8 +119,28 @@ def create_engine(url: str) -> AsyncEngine:
             # (see `reader`) starts a deferred one and never waits for the writer (WAL).
             if connection.get_execution_options().get(READ_ONLY):
                 connection.exec_driver_sql("BEGIN")
-            else:
+                return
+            # Writers queue for their turn first (`app.db.write_turns`), awaited on the
+            # event loop like any driver call, so waiting blocks no other request.
+            if await_only(turn.take(SQLITE_BUSY_TIMEOUT)):
+                connection.info[_HOLDS_TURN] = True
+            try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _end_turn(connection)
+                raise
+
+        @event.listens_for(engine.sync_engine, "commit")
+        @event.listens_for(engine.sync_engine, "rollback")
+        def _end_turn(connection: Any) -> None:
+            if connection.info.pop(_HOLDS_TURN, False):
+                turn.give_back()
+
+        @event.listens_for(engine.sync_engine, "checkin")
+        def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+            # A connection handed back without COMMIT or ROLLBACK events (invalidated).
+            if record.info.pop(_HOLDS_TURN, False):
+                turn.give_back()
 
         return engine
     # No pre-ping round trip per checkout: a connection the server dropped fails its
