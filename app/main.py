@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
         worker = WorkerThread(settings) if with_worker else None
         if worker is not None:
             worker.start()
-            _app.state.wake_worker = worker.wake
+            if engine.dialect.name == "sqlite":  # PostgreSQL's NOTIFY wakes it already
+                _app.state.wake_worker = worker.wake
         try:
             yield
         finally:
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     app.state.read_sessionmaker = create_sessionmaker(reader(engine))
     app.state.with_worker = with_worker
     app.state.wake_worker = None
-    """`followup serve`: wakes its worker when a request commits events."""
+    """`followup serve` on SQLite: wakes its worker when a request commits events. Not on
+    PostgreSQL, whose NOTIFY wakes it already (a second wake-up per event would cost the
+    worker a second claim)."""
     app.state.stream_slots = stream.StreamSlots()
     app.state.stream_wakeups = Wakeups(engine, WAKEUP_CHANNEL)
     install_problem_handlers(app)

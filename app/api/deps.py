@@ -131,7 +131,7 @@ class Replay(Exception):
 
 def committed(app: FastAPI, session: AsyncSession) -> None:
     """After a commit: when it published events, wake the worker of this process
-    (`followup serve`) at once; elsewhere workers hear PostgreSQL's NOTIFY or poll."""
+    (`followup serve` on SQLite); elsewhere workers hear PostgreSQL's NOTIFY or poll."""
     wake = app.state.wake_worker
     if wake is not None and session.info.pop(WROTE_EVENTS, False):
         wake()

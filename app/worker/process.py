@@ -77,8 +77,8 @@ class WorkerThread:
         self._ready.wait(timeout=10)
 
     def wake(self) -> None:
-        """Look for work now (from any thread): the API committed events. On SQLite this
-        is how they reach the worker without its poll interval's wait."""
+        """Look for work now (from any thread): the API committed events. On SQLite, which
+        has no NOTIFY, this is how they reach the worker without its poll interval's wait."""
         if self._loop is not None and self._worker is not None:
             self._loop.call_soon_threadsafe(self._worker.wake)
 
