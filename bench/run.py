@@ -27,7 +27,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +90,21 @@ def postgres_phases(
         asyncio.run(scratch(serve_phase))
 
 
-def sqlite_phase(
-    args: argparse.Namespace, data: seed.Seeded, logs: Path, results: dict[str, Any]
-) -> None:
-    log("sqlite: list routes and the SELECT baseline")
+@contextmanager
+def scratch_sqlite(data: seed.Seeded) -> Iterator[str]:
+    """A migrated SQLite database in a temporary directory, holding `data`."""
     with tempfile.TemporaryDirectory(prefix="followup-bench-sqlite-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         upgrade_head(url)
         asyncio.run(_insert(url, data))
+        yield url
+
+
+def sqlite_phase(
+    args: argparse.Namespace, data: seed.Seeded, logs: Path, results: dict[str, Any]
+) -> None:
+    log("sqlite: list routes and the SELECT baseline")
+    with scratch_sqlite(data) as url:
         cursor = api.RecordCursor(len(data.record_targets))
         routes = ("list_interviews", "list_windows")
         with api.servers(url, data, routes, ("base_select",), logs) as targets:
@@ -115,10 +123,7 @@ def sqlite_serve_phase(
     args: argparse.Namespace, data: seed.Seeded, results: dict[str, Any]
 ) -> None:
     log("serve (SQLite): webhook latency under API load")
-    with tempfile.TemporaryDirectory(prefix="followup-bench-sqlite-serve-") as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        upgrade_head(url)
-        asyncio.run(_insert(url, data))
+    with scratch_sqlite(data) as url:
         cursor = api.RecordCursor(len(data.record_targets))
         results.update(
             serve_latency.measure(

@@ -28,7 +28,7 @@ from app.db.models import Account, ApiKey, IdempotencyRecord, Interview
 from app.db.session import attach
 from app.errors import NotFoundError, UnauthorizedError
 from app.services.idempotency import KeyRecord
-from app.services.pagination import PageRequest, paginate
+from app.services.pagination import EncodedPage, PageRequest, paginate
 
 KEY_PREFIX = "fu_"
 
@@ -194,6 +194,30 @@ async def identify(
     if idempotency_key is not None and values["idempotency_request_hash"] is not None:
         record = KeyRecord(**{key: values[label] for label, key in _RECORD_COLUMNS.items()})
     return Caller(account, interview, record, others)
+
+
+async def folded_page_of(
+    session: AsyncSession,
+    owner: str | Credential,
+    folded: Select[Any],
+    params: Mapping[str, Any],
+    page: PageRequest,
+) -> EncodedPage:
+    """PostgreSQL: a list's page from its `folded` statement (`app.db.sql.folded_page`,
+    with a `row` label), for an account id or, in the same statement, for the caller's
+    key (the statement then filters by `CALLER_ACCOUNT`)."""
+    if isinstance(owner, Credential):
+        caller = await identify(session, owner.plain, companion=(folded,), params=params)
+        return EncodedPage.unfold(caller.companion[0], page)
+    row = (await session.execute(folded, {**params, "account_id": owner})).one()
+    return EncodedPage.unfold(row, page)
+
+
+async def account_id_of(session: AsyncSession, owner: str | Credential) -> str:
+    """The account id itself, or the caller's (401 for a key that is not live)."""
+    if isinstance(owner, Credential):
+        return (await identify(session, owner.plain)).account.id
+    return owner
 
 
 async def authenticate(session: AsyncSession, plain: str) -> Account:

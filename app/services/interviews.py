@@ -30,7 +30,7 @@ from app.errors import InputError, NotFoundError
 from app.schemas.events import InterviewEventData
 from app.schemas.interviews import InterviewCreate, InterviewRead, InterviewUpdate
 from app.services import windows as window_service
-from app.services.accounts import CALLER_ACCOUNT, Credential, identify
+from app.services.accounts import CALLER_ACCOUNT, Credential, account_id_of, folded_page_of
 from app.services.events import record_event
 from app.services.pagination import EncodedPage, PageRequest, keyset, keyset_query, page_of
 from app.services.policy_settings import policy_settings
@@ -251,17 +251,11 @@ async def list_interviews(
         "external_id": external_id,
     }
     filters = (candidate_id is not None, decision is not None, external_id is not None)
-    by_key = isinstance(owner, Credential)
     if session.get_bind().dialect.name == "postgresql":
-        statement = _interview_documents(filters, bounds.shape, by_key)
-        if isinstance(owner, Credential):
-            caller = await identify(session, owner.plain, companion=(statement,), params=params)
-            return EncodedPage.unfold(caller.companion[0], page)
-        folded = (await session.execute(statement, {**params, "account_id": owner})).one()
-        return EncodedPage.unfold(folded, page)
-    if isinstance(owner, Credential):
-        owner = (await identify(session, owner.plain)).account.id
-    params["account_id"] = owner
+        by_key = isinstance(owner, Credential)
+        folded = _interview_documents(filters, bounds.shape, by_key)
+        return await folded_page_of(session, owner, folded, params, page)
+    params["account_id"] = await account_id_of(session, owner)
     joined = await session.execute(_interview_page(filters, bounds.shape), params)
     width = len(INTERVIEW_FIELDS)
     documents: dict[str, dict[str, Any]] = {}

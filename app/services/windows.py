@@ -27,7 +27,7 @@ from app.policy import PolicySettings
 from app.schemas.contacts import ContactRead
 from app.schemas.events import WindowOpenedData
 from app.schemas.interviews import InterviewRead, WindowRead
-from app.services.accounts import CALLER_ACCOUNT, Credential, identify
+from app.services.accounts import CALLER_ACCOUNT, Credential, account_id_of, folded_page_of
 from app.services.events import NewEvent, record_events
 from app.services.pagination import EncodedPage, PageRequest, keyset, keyset_query, page_of
 from app.windows.actions import SUGGESTED_ACTIONS
@@ -271,18 +271,12 @@ async def list_windows(
         "opens_before": opens_before,
         "opens_after": opens_after,
     }
-    by_key = isinstance(owner, Credential)
     if session.get_bind().dialect.name == "postgresql":
-        statement = _window_documents(filters, bounds.shape, by_key)
-        if isinstance(owner, Credential):
-            caller = await identify(session, owner.plain, companion=(statement,), params=params)
-            return EncodedPage.unfold(caller.companion[0], page)
-        folded = (await session.execute(statement, {**params, "account_id": owner})).one()
-        return EncodedPage.unfold(folded, page)
-    if isinstance(owner, Credential):
-        owner = (await identify(session, owner.plain)).account.id
-    statement = _window_page(filters, bounds.shape, False)
-    result = await session.execute(statement, {**params, "account_id": owner})
+        by_key = isinstance(owner, Credential)
+        folded = _window_documents(filters, bounds.shape, by_key)
+        return await folded_page_of(session, owner, folded, params, page)
+    params["account_id"] = await account_id_of(session, owner)
+    result = await session.execute(_window_page(filters, bounds.shape, False), params)
     rows = [dict(row) for row in result.mappings()]
     items, cursor = page_of(rows, page, sort=_WINDOWS.c.opens_at, tiebreak=_WINDOWS.c.id)
     return EncodedPage.of([to_json(item).decode() for item in items], cursor)

@@ -1,7 +1,7 @@
 """The background worker's outer loop: it only schedules; each step is a service call.
 
 Steps: open due follow-up windows (`open_due_windows`), send due webhook deliveries (the
-`Dispatcher` around `claim_due` / `send_one` / `record_results`), and now and then prune
+`Dispatcher` around `claim_some` / `send_one` / `record_results`), and now and then prune
 old history (`prune_history`). Every step runs in its own short transactions, so any
 number of workers can share a PostgreSQL database and a killed one loses nothing.
 

@@ -13,6 +13,18 @@ from tests.conftest import ADMIN_TOKEN
 from tests.receiver import Receiver
 
 
+async def _subscribed_account(http: httpx.AsyncClient, receiver: Receiver) -> None:
+    """Authenticate `http` as a new account with one webhook endpoint on `receiver`."""
+    created = await http.post(
+        "/admin/accounts",
+        json={"name": "Serve"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    http.headers["Authorization"] = f"Bearer {created.json()['api_key']}"
+    hook = await http.post("/v1/webhook-endpoints", json={"url": receiver.url()})
+    assert hook.status_code == 201, hook.text
+
+
 async def test_serve_delivers_from_a_worker_thread_of_its_own(
     worker_settings: Settings, receiver: Receiver
 ) -> None:
@@ -22,14 +34,7 @@ async def test_serve_delivers_from_a_worker_thread_of_its_own(
         assert "followup-worker" in threads
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            created = await http.post(
-                "/admin/accounts",
-                json={"name": "Serve"},
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            )
-            http.headers["Authorization"] = f"Bearer {created.json()['api_key']}"
-            hook = await http.post("/v1/webhook-endpoints", json={"url": receiver.url()})
-            assert hook.status_code == 201, hook.text
+            await _subscribed_account(http, receiver)
             candidate = await http.post("/v1/candidates", json={"name": "Ada"})
             interview = await http.post(
                 "/v1/interviews",
@@ -58,14 +63,7 @@ async def test_serve_wakes_its_worker_when_a_request_commits_events(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            created = await http.post(
-                "/admin/accounts",
-                json={"name": "Serve"},
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            )
-            http.headers["Authorization"] = f"Bearer {created.json()['api_key']}"
-            hook = await http.post("/v1/webhook-endpoints", json={"url": receiver.url()})
-            assert hook.status_code == 201, hook.text
+            await _subscribed_account(http, receiver)
             candidate = (await http.post("/v1/candidates", json={"name": "Ada"})).json()
             body = {
                 "candidate_id": candidate["id"],
