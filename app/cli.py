@@ -39,10 +39,9 @@ def _version() -> str:
 
 
 def _configure_logging(settings: Settings) -> None:
-    from app.logs import configure_logging
+    from app.logs import configure_process_logging
 
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    configure_logging(settings.log_level, settings.log_format, secrets=[token])
+    configure_process_logging(settings)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -332,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     epilog = _settings_epilog()
     servers = {
-        "serve": "API and worker in one process (the single-machine default; SQLite works here)",
+        "serve": "API and worker together (the single-machine default; SQLite works here)",
         "api": "the HTTP API only (run `followup worker` beside it)",
     }
     for name, text in servers.items():

@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REQUEST_ID = 128
@@ -187,3 +190,10 @@ def configure_logging(
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+
+
+def configure_process_logging(settings: Settings) -> None:
+    """Logging for a process of the CLI (`serve` and its worker process, `api`, `worker`):
+    the settings' level and format, the admin token never shown."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    configure_logging(settings.log_level, settings.log_format, secrets=[token])

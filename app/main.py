@@ -39,7 +39,7 @@ from app.db.session import create_engine, create_sessionmaker, reader
 from app.policy.vocabulary import lexicon
 from app.services.endpoints import WAKEUP_CHANNEL
 from app.settings import Settings, get_settings
-from app.worker.process import WorkerThread
+from app.worker.process import WorkerChild, WorkerThread
 
 DESCRIPTION = """\
 Helps job candidates follow up after an interview the right way: records contact
@@ -88,16 +88,22 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings.secret_box()  # refuse to start without a key where one is required
         settle_heap()
-        worker = WorkerThread(settings) if with_worker else None
-        if worker is not None:
-            worker.start()
-            if engine.dialect.name == "sqlite":  # PostgreSQL's NOTIFY wakes it already
-                _app.state.wake_worker = worker.wake
+        thread = child = None
+        if with_worker and engine.dialect.name == "sqlite":
+            thread = WorkerThread(settings)
+            thread.start()
+            _app.state.wake_worker = thread.wake  # no NOTIFY on SQLite
+        elif with_worker:
+            child = WorkerChild(settings)
+            await child.start()
+            _app.state.worker_metrics = child.read_metrics
         try:
             yield
         finally:
-            if worker is not None:
-                await asyncio.to_thread(worker.stop)
+            if thread is not None:
+                await asyncio.to_thread(thread.stop)
+            if child is not None:
+                await child.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -120,6 +126,9 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = False) -
     """`followup serve` on SQLite: wakes its worker when a request commits events. Not on
     PostgreSQL, whose NOTIFY wakes it already (a second wake-up per event would cost the
     worker a second claim)."""
+    app.state.worker_metrics = None
+    """`followup serve` on PostgreSQL: reads the Prometheus text of its worker process,
+    which `/metrics` shows beside the API's own."""
     app.state.stream_slots = stream.StreamSlots()
     app.state.stream_wakeups = Wakeups(engine, WAKEUP_CHANNEL)
     install_problem_handlers(app)

@@ -3,10 +3,11 @@ and the one way `/metrics` renders them.
 
 Each process serves its own registry: the API at `/metrics` on its port, every
 `followup worker` at `/metrics` on `FOLLOWUP_WORKER_PORT`, and Prometheus scrapes each
-as a target (sum counters over targets). Several uvicorn processes behind one port
-(`followup api --workers N`) are the exception: give them a `PROMETHEUS_MULTIPROC_DIR`
-(empty at start) and prometheus-client's multiprocess mode adds their values up, so any
-of them answers for all. See `docs/operations.md`.
+as a target (sum counters over targets). `followup serve` on PostgreSQL, whose worker is
+a child process, shows that process's worker families at its own `/metrics`. Several
+uvicorn processes behind one port (`followup api --workers N`) are the exception: give
+them a `PROMETHEUS_MULTIPROC_DIR` (empty at start) and prometheus-client's multiprocess
+mode adds their values up, so any of them answers for all. See `docs/operations.md`.
 
 The HTTP request metrics live beside their middleware (`app.api.middleware`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +28,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import utcnow
@@ -83,6 +88,24 @@ OLDEST_DUE_WINDOW = Gauge(
     multiprocess_mode="livemostrecent",
 )
 
+WORKER_FAMILIES = frozenset(
+    family.name
+    for metric in (
+        DELIVERIES,
+        ATTEMPT_DURATION,
+        ENDPOINTS_DISABLED,
+        WINDOWS_OPENED,
+        SCHEDULER_TICK,
+        SCHEDULER_LAG,
+        INFLIGHT,
+        PENDING_DELIVERIES,
+        OLDEST_DUE_DELIVERY,
+        OLDEST_DUE_WINDOW,
+    )
+    for family in metric.describe()
+)
+"""What the worker measures: the families `followup serve` reads from its worker process."""
+
 QUEUE_STATS_TIMEOUT = 5.0
 """Seconds a scrape waits for the database before serving the gauges' last values."""
 
@@ -100,12 +123,35 @@ async def refresh_queue_gauges(sessionmaker: async_sessionmaker[AsyncSession]) -
     OLDEST_DUE_WINDOW.set(stats.oldest_due_window_age)
 
 
-def render_metrics() -> tuple[bytes, str]:
+class _Families(Collector):
+    """Metric families already collected, but for those named in `hidden`."""
+
+    def __init__(self, families: Iterable[Metric], hidden: frozenset[str] = frozenset()) -> None:
+        self.families = families
+        self.hidden = hidden
+
+    def collect(self) -> Iterable[Metric]:
+        return (family for family in self.families if family.name not in self.hidden)
+
+
+def render_metrics(worker_text: str | None = None) -> tuple[bytes, str]:
     """The exposition text and its content type: this process's registry, or every
-    process's values in multiprocess mode."""
+    process's values in multiprocess mode. `worker_text`, the text of `followup serve`'s
+    worker process, replaces this process's families of the same names (the worker's
+    counters, never moved here), so each family appears once."""
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    if worker_text is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    worker = [
+        family
+        for family in text_string_to_metric_families(worker_text)
+        if family.name.removesuffix("_created") in WORKER_FAMILIES
+    ]
+    merged = CollectorRegistry(auto_describe=False)
+    merged.register(_Families(REGISTRY.collect(), WORKER_FAMILIES))
+    merged.register(_Families(worker))
+    return generate_latest(merged), CONTENT_TYPE_LATEST

@@ -69,8 +69,12 @@ async def readyz(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(request: Request) -> Response:
-    """Prometheus text; with the worker in this process, its queue gauges are read now."""
-    if request.app.state.with_worker:
+    """Prometheus text; with `followup serve`'s worker, its metrics too (read from its
+    process, or, on a thread of this one, its queue gauges read now)."""
+    worker_text = None
+    if request.app.state.worker_metrics is not None:
+        worker_text = await request.app.state.worker_metrics()
+    elif request.app.state.with_worker:
         await refresh_queue_gauges(request.app.state.sessionmaker)
-    body, media_type = render_metrics()
+    body, media_type = render_metrics(worker_text)
     return Response(body, media_type=media_type)
