@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import signal
@@ -31,6 +32,14 @@ from app.worker.server import bind, build_app, create_server
 logger = logging.getLogger(__name__)
 
 
+def freeze_heap() -> None:
+    """Put what start-up left alive (modules, settings, the app) out of the garbage
+    collector's sight: a full collection walked all of it, about 5 % of the worker's CPU
+    while it delivered a backlog."""
+    gc.collect()
+    gc.freeze()
+
+
 def _bind_metrics(host: str, port: int) -> socket.socket:
     try:
         return bind(host, port)
@@ -49,6 +58,7 @@ async def _main(settings: Settings, sock: socket.socket, parent: Connection | No
     sessionmaker = create_sessionmaker(engine)
     worker = Worker(settings, sessionmaker)
     server = create_server(build_app(worker, sessionmaker))
+    freeze_heap()
     loop = asyncio.get_running_loop()
 
     def _on_signal(sig: signal.Signals) -> None:
