@@ -76,6 +76,10 @@ class Worker:
         self._wake = asyncio.Event()
         self.last_beat: float | None = None
         """`loop.time()` of the loop's latest turn: `/healthz` tells a stuck loop by it."""
+        self._tls = httpx.create_ssl_context(trust_env=False)
+        """One TLS context (the CA bundle, parsed once) for every client: building one
+        took 25 ms of CPU, and a client per endpoint paid it on the first delivery to
+        each endpoint and again whenever an evicted endpoint came back."""
 
     def stop(self) -> None:
         """Stop taking work; `run()` returns once running deliveries finish (or the grace ends)."""
@@ -117,6 +121,7 @@ class Worker:
             follow_redirects=False,
             # No proxies or netrc from the environment: requests go to the checked address.
             trust_env=False,
+            verify=self._tls,
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 
