@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
     CompoundSelect,
-    Row,
     Select,
     String,
     Table,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.driver import fetch_all
 from app.db.models import Account, ApiKey, IdempotencyRecord, Interview
 from app.db.session import attach
 from app.errors import NotFoundError, UnauthorizedError
@@ -144,7 +144,7 @@ class Caller:
     key_record: KeyRecord | None = None
     """The stored record of the request's `Idempotency-Key`, when one was asked for and
     exists."""
-    companion: list[Row[Any]] = field(default_factory=list)
+    companion: Sequence[Any] = ()
     """The rows of the companion statement, when one was asked for."""
 
 
@@ -172,17 +172,16 @@ async def identify(
         "interview_id": interview_id,
         "idempotency_key": idempotency_key,
     }
-    result = await session.execute(statement, bound)
+    rows = await fetch_all(session, statement, bound)
     if companion:
-        rows = result.all()
         found = [row for row in rows if row.row is None]
         row = found[0] if found else None
         others = [row for row in rows if row.row is not None]
     else:
-        row, others = result.first(), []
+        row, others = (rows[0] if rows else None), []
     if row is None:
         raise UnauthorizedError(UNAUTHORIZED)
-    values = row._mapping
+    values = row._asdict()
     account = attach(
         session, Account, {key: values[label] for label, key in _ACCOUNT_COLUMNS.items()}
     )

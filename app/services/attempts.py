@@ -10,7 +10,6 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
-    Row,
     Select,
     String,
     Table,
@@ -209,7 +208,7 @@ _KINDS = _members(WindowKind)
 _STATES = _members(WindowState)
 
 
-def history_of(rows: Iterable[Row[Any]]) -> History:
+def history_of(rows: Iterable[Any]) -> History:
     """A `History` from the rows of `HISTORY_PARTS` (and the windows' part)."""
     history = History()
     for row in rows:
