@@ -178,6 +178,13 @@ async def get_session(request: Request, now: NowDep) -> AsyncIterator[AsyncSessi
     factory: async_sessionmaker[AsyncSession] = (
         state.read_sessionmaker if reading else state.sessionmaker
     )
+    if reading and not writes_once_here and state.engine.dialect.name == "postgresql":
+        # Autocommit: each statement runs on its own and a read changes nothing, so
+        # there is nothing to begin or commit (each cost the session a greenlet hop).
+        async with factory() as session:
+            session.info[NOW] = now
+            yield session
+        return
     async with factory() as session:
         session.info[NOW] = now
         transaction = await session.begin()

@@ -1,12 +1,14 @@
-"""The hottest read sent straight to asyncpg, past SQLAlchemy's execution layer.
+"""The hottest statements sent straight to asyncpg, past SQLAlchemy's execution layer.
 
-Every authenticated request starts with one statement (`accounts.identify`). Through
-SQLAlchemy's session, compiled cache, cursor adapter and greenlet bridge it cost about
-200 µs of CPU on the client; sent to asyncpg directly, about 70 µs, and the routes that
-start with it needed a fifth less CPU per request (`bench/PROFILE.md`). It is done only
-where nothing changes for the statement: on PostgreSQL, on a connection in autocommit
-(the reading and write-once sessions), where a statement runs on its own anyway.
-Inside a transaction SQLAlchemy sends it, so it stays in that transaction.
+Every authenticated request starts with one statement (`accounts.identify`), and a
+change on PostgreSQL is one more (`sql.write_together`: the row, its events and
+deliveries in one data-modifying `WITH`). Through SQLAlchemy's session, compiled cache,
+cursor adapter and greenlet bridge, identify's cost about 200 µs of CPU on the client;
+sent to asyncpg directly, about 70 µs. `evaluate` and `record` need about a fifth less
+CPU per request (`bench/PROFILE.md`). It is done only where nothing changes for the
+statement: on PostgreSQL, on a connection in autocommit (the reading and write-once
+sessions), where a statement runs on its own anyway. Inside a transaction SQLAlchemy
+sends it, so it stays in that transaction.
 
 What SQLAlchemy would have done is kept. The statement is compiled once by the
 connection's dialect (its bind casts included). Values go through the bind parameters'
@@ -55,18 +57,22 @@ class _Prepared:
     row: Callable[..., Any]
 
 
+def tuple_row(*values: Any) -> tuple[Any, ...]:
+    """A row whose columns have no usable names (`SELECT 1`): a plain tuple."""
+    return values
+
+
 @lru_cache(maxsize=256)
 def _prepare(statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> _Prepared | None:
     """Compiled once per statement (the callers build theirs once); None for a statement
-    this path does not take (a list parameter, a column name that is not an identifier)."""
+    this path does not take (one with a list parameter)."""
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     if compiled.positiontup is None or any(b.expanding for b in compiled.binds.values()):
         return None
     columns = list(statement.selected_columns)
     keys = [column.key or "" for column in columns]
-    if not all(key.isidentifier() and not key.startswith("_") for key in keys):
-        return None
+    named = all(key.isidentifier() and not key.startswith("_") for key in keys)
     return _Prepared(
         compiled=compiled,
         names=tuple(compiled.positiontup),
@@ -77,7 +83,7 @@ def _prepare(statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> 
         results=tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ),
-        row=namedtuple("Row", keys),
+        row=namedtuple("Row", keys) if named else tuple_row,
     )
 
 
@@ -91,7 +97,8 @@ async def fetch_all(
     statement: Select[Any] | CompoundSelect[Any],
     params: Mapping[str, Any],
 ) -> Sequence[Any]:
-    """The rows of a read, each with its columns as attributes (and `_asdict()`)."""
+    """The rows of a statement (a read, or writes in one data-modifying `WITH`), each
+    with its columns as attributes and `_asdict()` when they are named."""
     conn = await session.connection()
     prepared = (
         _prepare(statement, conn.dialect)

@@ -35,6 +35,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
 
 from app.db.base import UTCDateTime
+from app.db.driver import fetch_all
 
 
 class random_id(FunctionElement[str]):
@@ -102,7 +103,8 @@ async def write_together(
     """Run `writes` (prebuilt statements with bind parameters, all filled from `params`)
     in order in the session's transaction, and `pg_notify(notify)` after them on
     PostgreSQL: there all of it is one statement, one round trip (or, deferred, part of
-    the owner's one statement)."""
+    the owner's one statement), sent straight to the driver on an autocommit connection
+    (`app.db.driver`)."""
     if session.get_bind().dialect.name != "postgresql":
         for write in writes:
             await session.execute(write, params)
@@ -110,7 +112,7 @@ async def write_together(
     deferred: list[tuple[tuple[UpdateBase, ...], dict[str, Any], str | None]] | None
     deferred = session.info.get(DEFERRED)
     if deferred is None:
-        await session.execute(_together(writes, notify), params)
+        await fetch_all(session, _together(writes, notify), params)
     elif deferred:
         # Two deferred changes would not be one statement (nor share parameter names).
         raise RuntimeError("a deferring session takes one write_together at most")
@@ -132,7 +134,7 @@ async def send_deferred(
         notify = own_notify
     values.update(params or {})
     if writes:
-        await session.execute(_together(writes, notify), values)
+        await fetch_all(session, _together(writes, notify), values)
 
 
 @lru_cache(maxsize=64)

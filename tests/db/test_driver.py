@@ -5,18 +5,21 @@ SQLAlchemy."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import column, event, select, table, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import bindparam, column, event, insert, select, table, text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import driver
 from app.db.driver import fetch_all
 from app.db.faults import database_unavailable, database_unmigrated
+from app.db.models import Account
 from app.db.session import create_engine, create_sessionmaker, reader
+from app.db.sql import write_together
 from app.services.accounts import _caller_statement, hash_key
 from app.services.attempts import HISTORY_WITH_WINDOWS_PARTS
 from tests.api.factories import create_candidate, create_contact, create_interview
@@ -122,3 +125,35 @@ async def test_a_missing_table_says_unmigrated(engine: AsyncEngine) -> None:
             await fetch_all(session, missing, {})
     assert database_unmigrated(raised.value)
     assert "no_such_table" not in str(raised.value.params or "")
+
+
+async def test_writes_in_one_statement_keep_their_types_and_their_conflicts(
+    engine: AsyncEngine,
+) -> None:
+    """`write_together` on an autocommit connection: a JSON value and a timestamp arrive
+    as SQLAlchemy would send them, and a duplicate key is SQLAlchemy's IntegrityError."""
+    accounts = Account.__table__
+    write = insert(accounts).values(
+        id=bindparam("id"),
+        name=bindparam("name"),
+        policy=bindparam("policy", type_=accounts.c.policy.type),
+        created_at=bindparam("at", type_=accounts.c.created_at.type),
+        updated_at=bindparam("at", type_=accounts.c.updated_at.type),
+    )
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    params = {"id": "acct_driver", "name": "Driver", "policy": {"limits": [1, 2]}, "at": at}
+    sessions = create_sessionmaker(reader(engine))
+    async with sessions() as session:
+        await write_together(session, (write,), params)
+    async with sessions() as session:
+        stored = (
+            await session.execute(
+                select(accounts.c.policy, accounts.c.created_at).where(
+                    accounts.c.id == "acct_driver"
+                )
+            )
+        ).one()
+        assert stored.policy == {"limits": [1, 2]}
+        assert stored.created_at == at
+        with pytest.raises(IntegrityError):
+            await write_together(session, (write,), params)
