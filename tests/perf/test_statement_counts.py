@@ -1,7 +1,8 @@
 """SQL statements per request on the five benchmarked routes: a ceiling that only comes down.
 
-Every statement the app's engine sends through a cursor is counted by a
-`before_cursor_execute` listener (`statements`), apart from transaction control, which
+Every statement the app's engine sends is counted by a `before_cursor_execute` listener
+(`statements`; the statements `app.db.driver` sends to asyncpg directly fire it too),
+apart from transaction control, which
 is counted from the engine's `begin`/`commit`/`rollback` events instead, so both
 backends count it alike (`round_trips` = statements + BEGINs + COMMITs + ROLLBACKs),
 except on an autocommit connection, which sends none of them. The request is measured
