@@ -261,7 +261,7 @@ def main() -> int:
         type=int,
         default=2000,
         help="deliveries per one-endpoint round: a backlog, so the round times the rate "
-        "rather than the wake-up (60, at ~800/s, spent a third of its 75 ms waking)",
+        "rather than the wake-up (rounds of 60 measured 525/s, backlogs 605-1,020/s)",
     )
     parser.add_argument("--large-windows", type=int, default=1_000_000)
     parser.add_argument("--tick-repeats", type=int, default=5)
