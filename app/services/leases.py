@@ -249,29 +249,6 @@ class Claim:
     """Endpoints with due deliveries that the scan saw but left for their bound."""
 
 
-async def claim_due(
-    session: AsyncSession,
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-    *,
-    box: SecretBox,
-    per_endpoint: int | Callable[[str], int] | None = None,
-    busy: Mapping[str, int] | None = None,
-) -> list[WorkItem]:
-    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first.
-
-    With `per_endpoint` (one figure, or one per endpoint id), no endpoint gets more than
-    that many, counting the `busy` deliveries the caller already holds for it, so one
-    endpoint's backlog cannot fill every slot. Candidates are picked without locks, then
-    locked, re-checked and leased in one UPDATE, so concurrent workers claim disjoint rows.
-    """
-    claim = await claim_some(
-        session, now, limit, lease, box=box, per_endpoint=per_endpoint, busy=busy
-    )
-    return claim.items
-
-
 async def claim_some(
     session: AsyncSession,
     now: datetime,
@@ -282,7 +259,14 @@ async def claim_some(
     per_endpoint: int | Callable[[str], int] | None = None,
     busy: Mapping[str, int] | None = None,
 ) -> Claim:
-    """`claim_due`, also saying whether the scan for candidates saw every due delivery."""
+    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first, and say
+    whether the scan for candidates saw every due delivery.
+
+    With `per_endpoint` (one figure, or one per endpoint id), no endpoint gets more than
+    that many, counting the `busy` deliveries the caller already holds for it, so one
+    endpoint's backlog cannot fill every slot. Candidates are picked without locks, then
+    locked, re-checked and leased in one UPDATE, so concurrent workers claim disjoint rows.
+    """
     if limit <= 0:
         return Claim([], complete=False, left=frozenset())
     if lease > MAX_LEASE:

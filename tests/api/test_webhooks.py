@@ -20,11 +20,12 @@ from app.enums import EventType
 from app.main import create_app
 from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
-from app.services.leases import claim_due, lease_for, record_results, release
+from app.services.leases import lease_for, record_results, release
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult
 from tests.api.test_accounts import assert_problem
 from tests.conftest import NewAccount
+from tests.worker.helpers import claim_due
 
 HOOK = "http://127.0.0.1:9/hook"
 """Never called here: these tests only manage endpoints and queue deliveries."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,10 +16,23 @@ from app.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoin
 from app.enums import EventType
 from app.schemas.events import EVENT_EXAMPLES
 from app.services.events import record_event
-from app.services.leases import DeliveryOutcome, WorkItem, claim_due, lease_for, record_results
+from app.services.leases import (
+    DeliveryOutcome,
+    WorkItem,
+    claim_some,
+    lease_for,
+    record_results,
+)
 from app.settings import Settings
 from app.webhooks.sender import AttemptResult, attempt_timeout, send_one
 from app.webhooks.ssrf import Resolver
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta, **options: Any
+) -> list[WorkItem]:
+    """The leased items of `claim_some`, for tests that only need those."""
+    return (await claim_some(session, now, limit, lease, **options)).items
 
 
 async def account_id(api: httpx.AsyncClient) -> str:

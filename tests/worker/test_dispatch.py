@@ -29,7 +29,6 @@ from app.services.events import record_event
 from app.services.leases import (
     Claim,
     WorkItem,
-    claim_due,
     claim_some,
     lease_for,
     record_results,
@@ -47,6 +46,7 @@ from tests.receiver import Receiver, Reply
 from tests.worker.helpers import (
     account_id,
     attempts_of,
+    claim_due,
     create_endpoint,
     deliveries_of,
     dispatch,
