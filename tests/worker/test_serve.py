@@ -11,11 +11,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
@@ -34,16 +37,32 @@ def worker_processes() -> list[BaseProcess]:
     return [p for p in multiprocessing.active_children() if p.name == "followup-worker"]
 
 
-async def _subscribed_account(http: httpx.AsyncClient, receiver: Receiver) -> None:
-    """Authenticate `http` as a new account with one webhook endpoint on `receiver`."""
-    created = await http.post(
-        "/admin/accounts",
-        json={"name": "Serve"},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    )
-    http.headers["Authorization"] = f"Bearer {created.json()['api_key']}"
-    hook = await http.post("/v1/webhook-endpoints", json={"url": receiver.url()})
-    assert hook.status_code == 201, hook.text
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[FastAPI]:
+    """`followup serve`'s app, started with its worker; its engine disposed after."""
+    app = create_app(settings, with_worker=True)
+    try:
+        async with app.router.lifespan_context(app):
+            yield app
+    finally:
+        await app.state.engine.dispose()
+
+
+@asynccontextmanager
+async def subscribed(app: FastAPI, receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` authenticated as a new account with one webhook endpoint on
+    `receiver`."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        created = await http.post(
+            "/admin/accounts",
+            json={"name": "Serve"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        http.headers["Authorization"] = f"Bearer {created.json()['api_key']}"
+        hook = await http.post("/v1/webhook-endpoints", json={"url": receiver.url()})
+        assert hook.status_code == 201, hook.text
+        yield http
 
 
 async def _schedule_interview(http: httpx.AsyncClient) -> None:
@@ -68,8 +87,7 @@ def _worker_threads() -> set[str]:
 async def test_serve_delivers_from_a_worker_of_its_own(
     worker_settings: Settings, receiver: Receiver
 ) -> None:
-    app = create_app(worker_settings, with_worker=True)
-    async with app.router.lifespan_context(app):
+    async with serving(worker_settings) as app:
         if PG_URL is None:
             assert _worker_threads() == {"followup-worker"}
             assert worker_processes() == []
@@ -77,43 +95,35 @@ async def test_serve_delivers_from_a_worker_of_its_own(
             [child] = worker_processes()
             assert child.pid != os.getpid()
             assert _worker_threads() == set()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            await _subscribed_account(http, receiver)
+        async with subscribed(app, receiver) as http:
             await _schedule_interview(http)
             await receiver.wait_for(1, timeout=10)
     [delivered] = receiver.received()
     assert delivered.headers["webhook-id"].startswith("evt_")
     assert _worker_threads() == set()
     assert worker_processes() == []
-    await app.state.engine.dispose()
 
 
 @pg_only
 async def test_serve_metrics_show_the_deliveries_of_its_worker_process(
     worker_settings: Settings, receiver: Receiver
 ) -> None:
-    app = create_app(worker_settings, with_worker=True)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            await _subscribed_account(http, receiver)
-            await _schedule_interview(http)
-            await receiver.wait_for(1, timeout=10)
-            deadline = time.monotonic() + 10
-            while True:  # the child counts the delivery once its result is written
-                metrics = await http.get("/metrics")
-                families = list(text_string_to_metric_families(metrics.text))
-                delivered = {
-                    sample.labels["outcome"]: sample.value
-                    for family in families
-                    if family.name == "followup_webhook_deliveries"
-                    for sample in family.samples
-                }
-                if delivered.get("succeeded") or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-    await app.state.engine.dispose()
+    async with serving(worker_settings) as app, subscribed(app, receiver) as http:
+        await _schedule_interview(http)
+        await receiver.wait_for(1, timeout=10)
+        deadline = time.monotonic() + 10
+        while True:  # the child counts the delivery once its result is written
+            metrics = await http.get("/metrics")
+            families = list(text_string_to_metric_families(metrics.text))
+            delivered = {
+                sample.labels["outcome"]: sample.value
+                for family in families
+                if family.name == "followup_webhook_deliveries"
+                for sample in family.samples
+            }
+            if delivered.get("succeeded") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
     assert metrics.status_code == 200
     # The child's count (this test's one delivery), not the test process's registry.
     assert delivered == {"succeeded": 1.0}
@@ -127,8 +137,7 @@ async def test_serve_metrics_show_the_deliveries_of_its_worker_process(
 async def test_serve_starts_its_worker_process_again_after_it_dies(
     worker_settings: Settings, receiver: Receiver
 ) -> None:
-    app = create_app(worker_settings, with_worker=True)
-    async with app.router.lifespan_context(app):
+    async with serving(worker_settings) as app:
         [first] = worker_processes()
         assert first.pid is not None
         os.kill(first.pid, signal.SIGKILL)
@@ -136,15 +145,12 @@ async def test_serve_starts_its_worker_process_again_after_it_dies(
         while not (started := [p for p in worker_processes() if p.pid != first.pid]):
             assert time.monotonic() < deadline, "no worker process was started again"
             await asyncio.sleep(0.1)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            await _subscribed_account(http, receiver)
+        async with subscribed(app, receiver) as http:
             await _schedule_interview(http)
             await receiver.wait_for(1, timeout=20)
     [second] = started
     assert not second.is_alive()
     assert len(receiver.received()) == 1
-    await app.state.engine.dispose()
 
 
 def _children(pid: int) -> list[int]:
@@ -211,21 +217,16 @@ async def test_serve_wakes_its_worker_when_a_request_commits_events(
     """No NOTIFY on SQLite, and a minute between polls here: the request that commits
     an event wakes the worker of its own process, with or without an Idempotency-Key."""
     settings = worker_settings.model_copy(update={"worker_poll_interval": 60.0})
-    app = create_app(settings, with_worker=True)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            await _subscribed_account(http, receiver)
-            candidate = (await http.post("/v1/candidates", json={"name": "Ada"})).json()
-            body = {
-                "candidate_id": candidate["id"],
-                "company": "Ledgerly",
-                "role_title": "Engineer",
-                "starts_at": "2099-01-05T10:00:00Z",
-            }
-            for count, headers in ((1, {}), (2, {"Idempotency-Key": "woken"})):
-                interview = await http.post("/v1/interviews", json=body, headers=headers)
-                assert interview.status_code == 201, interview.text
-                await receiver.wait_for(count, timeout=5)
+    async with serving(settings) as app, subscribed(app, receiver) as http:
+        candidate = (await http.post("/v1/candidates", json={"name": "Ada"})).json()
+        body = {
+            "candidate_id": candidate["id"],
+            "company": "Ledgerly",
+            "role_title": "Engineer",
+            "starts_at": "2099-01-05T10:00:00Z",
+        }
+        for count, headers in ((1, {}), (2, {"Idempotency-Key": "woken"})):
+            interview = await http.post("/v1/interviews", json=body, headers=headers)
+            assert interview.status_code == 201, interview.text
+            await receiver.wait_for(count, timeout=5)
     assert len(receiver.received()) == 2
-    await app.state.engine.dispose()
